@@ -1,0 +1,55 @@
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+
+from chat import actions
+from chat.models import ConversationStatus
+
+from . import services as agent_services
+from .models import AgentProfile
+
+
+@admin.register(AgentProfile)
+class AgentProfileAdmin(admin.ModelAdmin):
+    list_display = (
+        "display_name",
+        "user",
+        "status",
+        "active",
+        "capacity",
+        "skills",
+        "sockets",
+        "last_assigned_at",
+    )
+    list_filter = ("status",)
+    search_fields = ("display_name", "user__username")
+    list_editable = ("capacity",)
+    readonly_fields = ("sockets", "last_disconnect_at", "last_assigned_at", "auto_offline", "api_token_hash")
+    actions = ["rotate_api_token"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("user")
+            .annotate(
+                active_count=Count("conversations", filter=Q(conversations__status=ConversationStatus.ACTIVE))
+            )
+        )
+
+    @admin.display(description="active", ordering="active_count")
+    def active(self, obj):
+        return obj.active_count
+
+    def save_model(self, request, obj, form, change):
+        capacity = obj.capacity
+        super().save_model(request, obj, form, change)
+        if change and "capacity" in form.changed_data:
+            # Through the service, so that the queue drains into new room.
+            actions.run_from_sync(agent_services.agent_set_capacity, agent_id=obj.id, capacity=capacity)
+
+    @admin.action(description="Issue a new API token (shown once)")
+    def rotate_api_token(self, request, queryset):
+        for profile in queryset:
+            token = profile.issue_api_token()
+            profile.save(update_fields=["api_token_hash"])
+            self.message_user(request, f"{profile.display_name}: {token}", messages.SUCCESS)

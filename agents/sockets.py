@@ -1,0 +1,193 @@
+"""The `/agent` namespace: logged-in agents, their consoles and bots.
+
+Thin handlers: parse the payload, call one service (or the message writer),
+answer the ack. Whether the agent may act on a conversation is decided by the
+service against the database, every time.
+"""
+
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+from socketio.exceptions import ConnectionRefusedError
+
+from chat import actions, background, connections, realtime, validation
+from chat import services as chat_services
+from chat.errors import NOT_LOGGED_IN, ChatError
+from chat.message_writer import writer
+from chat.models import Sender
+from chat.realtime import AGENT_NS
+from chat.socketio_server import answer_unknown_events, on_event, sio
+
+from . import identity
+from . import services as agent_services
+
+
+@sio.on("connect", namespace=AGENT_NS)
+async def connect(sid, environ, auth=None):
+    await background.ensure_started()
+    token = auth.get("token") if isinstance(auth, dict) else None
+    if token is not None and not isinstance(token, str):
+        token = None
+    known = await database_sync_to_async(identity.agent_from_credentials)(
+        token=token, cookie_header=None if token else environ.get("HTTP_COOKIE")
+    )
+    if known is None:
+        raise ConnectionRefusedError(
+            {"code": "unauthorized", "message": "Log in, or connect with auth: {token}."}
+        )
+    connections.agents[sid] = connections.AgentSocket(agent_id=known[0], name=known[1])
+
+
+@sio.on("disconnect", namespace=AGENT_NS)
+async def disconnect(sid, reason=None):
+    state = connections.agents.pop(sid, None)
+    if state is not None and state.logged_in:
+        await actions.run(agent_services.agent_socket_closed, agent_id=state.agent_id)
+
+
+def _logged_in(sid: str) -> connections.AgentSocket:
+    state = connections.agents.get(sid)
+    if state is None or not state.logged_in:
+        raise ChatError(NOT_LOGGED_IN, "Send agent:login first.")
+    return state
+
+
+@on_event(AGENT_NS, "agent:login")
+async def login(sid, *args):
+    validation.payload(args, frozenset())
+    state = connections.agents[sid]
+    new_socket = not state.logged_in
+    if new_socket:
+        # In the rooms before the service runs, so nothing it announces is missed.
+        await sio.enter_room(sid, realtime.agent_room(state.agent_id), namespace=AGENT_NS)
+        await sio.enter_room(sid, realtime.AGENTS_ROOM, namespace=AGENT_NS)
+        state.logged_in = True
+    try:
+        return await actions.run(agent_services.agent_login, agent_id=state.agent_id, new_socket=new_socket)
+    except Exception:
+        if new_socket:
+            state.logged_in = False
+            await sio.leave_room(sid, realtime.agent_room(state.agent_id), namespace=AGENT_NS)
+            await sio.leave_room(sid, realtime.AGENTS_ROOM, namespace=AGENT_NS)
+        raise
+
+
+@on_event(AGENT_NS, "agent:status")
+async def status(sid, *args):
+    state = _logged_in(sid)
+    data = validation.payload(args, frozenset({"status"}))
+    agent = await actions.run(
+        agent_services.agent_set_status, agent_id=state.agent_id, status=validation.agent_status(data)
+    )
+    return {"ok": True, "agent": agent}
+
+
+@on_event(AGENT_NS, "agent:message")
+async def message(sid, *args):
+    state = _logged_in(sid)
+    data = validation.payload(args, frozenset({"conversation_id", "text", "client_id"}))
+    draft = chat_services.Draft(
+        conversation_id=validation.identifier(data, "conversation_id"),
+        sender=Sender.AGENT,
+        sender_name=state.name,
+        text=validation.text(data),
+        client_id=validation.client_id(data),
+        agent_id=state.agent_id,
+    )
+    stored = await writer().submit(draft, sid)
+    return {"ok": True, "message": stored.message}
+
+
+@on_event(AGENT_NS, "agent:internal")
+async def internal(sid, *args):
+    state = _logged_in(sid)
+    data = validation.payload(args, frozenset({"text", "to_agent_id", "conversation_id", "client_id"}))
+    shape = await actions.run(
+        chat_services.internal_message_create,
+        sender_id=state.agent_id,
+        text=validation.text(data),
+        to_agent_id=validation.identifier(data, "to_agent_id", required=False),
+        conversation_id=validation.identifier(data, "conversation_id", required=False),
+        client_id=validation.client_id(data),
+    )
+    return {"ok": True, "message": shape}
+
+
+@on_event(AGENT_NS, "agent:typing")
+async def typing(sid, *args):
+    state = _logged_in(sid)
+    data = validation.payload(args, frozenset({"conversation_id", "is_typing"}))
+    conversation_id = validation.identifier(data, "conversation_id")
+    is_typing = validation.boolean(data, "is_typing")
+    customer_id, _ = await database_sync_to_async(chat_services.typing_target)(
+        conversation_id=conversation_id, agent_id=state.agent_id
+    )
+    await realtime.agent_typing(
+        conversation_id, customer_id, {"id": state.agent_id, "name": state.name}, is_typing
+    )
+    return {"ok": True}
+
+
+@on_event(AGENT_NS, "session:end")
+async def end(sid, *args):
+    state = _logged_in(sid)
+    data = validation.payload(args, frozenset({"conversation_id"}))
+    conversation = await actions.run(
+        chat_services.conversation_end_by_agent,
+        agent_id=state.agent_id,
+        conversation_id=validation.identifier(data, "conversation_id"),
+    )
+    return {"ok": True, "conversation": conversation}
+
+
+@on_event(AGENT_NS, "session:transfer")
+async def transfer(sid, *args):
+    state = _logged_in(sid)
+    data = validation.payload(args, frozenset({"conversation_id", "to_agent_id"}))
+    conversation = await actions.run(
+        chat_services.conversation_transfer,
+        agent_id=state.agent_id,
+        conversation_id=validation.identifier(data, "conversation_id"),
+        to_agent_id=validation.identifier(data, "to_agent_id"),
+    )
+    return {"ok": True, "conversation": conversation}
+
+
+@on_event(AGENT_NS, "queue:claim")
+async def claim(sid, *args):
+    state = _logged_in(sid)
+    data = validation.payload(args, frozenset({"conversation_id"}))
+    conversation = await actions.run(
+        chat_services.queue_claim,
+        agent_id=state.agent_id,
+        conversation_id=validation.identifier(data, "conversation_id", required=False),
+    )
+    return {"ok": True, "conversation": conversation}
+
+
+@on_event(AGENT_NS, "conversation:history")
+async def history(sid, *args):
+    _logged_in(sid)
+    data = validation.payload(args, frozenset({"customer_id", "before_id", "limit"}))
+    result = await database_sync_to_async(chat_services.history_for_agent)(
+        customer_id=validation.identifier(data, "customer_id"),
+        before_id=validation.identifier(data, "before_id", required=False),
+        limit=validation.limit(data),
+    )
+    return {"ok": True, **result}
+
+
+@on_event(AGENT_NS, "message:read")
+async def read(sid, *args):
+    state = _logged_in(sid)
+    data = validation.payload(args, frozenset({"conversation_id", "up_to_id"}))
+    await actions.run(
+        chat_services.message_read,
+        conversation_id=validation.identifier(data, "conversation_id"),
+        up_to_id=validation.identifier(data, "up_to_id"),
+        agent_id=state.agent_id,
+    )
+    return {"ok": True}
+
+
+answer_unknown_events(AGENT_NS)

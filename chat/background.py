@@ -1,0 +1,55 @@
+"""Tasks that run for the life of a server process, started on first use.
+
+Daphne has no ASGI lifespan, so the first socket to connect starts them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from django.conf import settings
+
+from agents import services as agent_services
+
+from . import actions, connections, realtime, services
+
+log = logging.getLogger(__name__)
+
+_started: asyncio.Future | None = None
+
+
+async def ensure_started() -> None:
+    """Coroutine: start the background tasks once per process (safe to race)."""
+    global _started
+    if _started is None:
+        _started = asyncio.get_running_loop().create_future()
+        try:
+            if not settings.REDIS_URL:
+                # One process owns every socket: counts left by a previous run
+                # are stale.
+                await actions.run(agent_services.presence_reset)
+            asyncio.get_running_loop().create_task(realtime.run_internal_bridge())
+            asyncio.get_running_loop().create_task(sweep_forever())
+        finally:
+            _started.set_result(None)
+    await _started
+
+
+async def sweep_once() -> None:
+    await actions.run(agent_services.agents_expire_absent, grace_seconds=settings.CHAT["AGENT_GRACE_SECONDS"])
+    await actions.run(
+        services.conversations_close_idle,
+        idle_seconds=settings.CHAT["CUSTOMER_IDLE_SECONDS"],
+        connected_customer_ids=connections.connected_customer_ids(),
+    )
+
+
+async def sweep_forever() -> None:
+    """Agents past the grace period go offline; idle customers are closed."""
+    while True:
+        await asyncio.sleep(settings.CHAT["SWEEP_INTERVAL_SECONDS"])
+        try:
+            await sweep_once()
+        except Exception:
+            log.exception("sweep failed")

@@ -1,0 +1,131 @@
+"""The message writer: one task that stores messages in group commits.
+
+Handlers hand their message to `submit` without awaiting anything first, so
+the queue holds messages in the order the server received them. The writer
+takes everything queued, stores it in one transaction on its own database
+thread, then, in id order, sends each new message to its recipients and
+resolves the sender's future (the handler then acks). So a message is stored
+before anyone hears of it, the order of ids is the order of delivery, and a
+burst from a thousand sockets costs one transaction instead of a thousand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from django.db import close_old_connections
+
+from . import realtime, services
+from .errors import INTERNAL, ChatError
+
+log = logging.getLogger(__name__)
+
+# Bounds one transaction; the rest waits for the next round.
+MAX_BATCH = 500
+# Seconds an idle writer waits before storing delivered marks alone.
+FLUSH_DELIVERED_AFTER = 0.25
+
+
+@dataclass
+class _Pending:
+    draft: services.Draft
+    sender_sid: str | None
+    future: asyncio.Future
+
+
+class MessageWriter:
+    def __init__(self) -> None:
+        self._queue: list[_Pending] = []
+        self._wakeup = asyncio.Event()
+        self._delivered: list[int] = []
+        self._task: asyncio.Task | None = None
+        # A thread of its own: messages never wait behind slower services.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="message-writer")
+
+    def submit(self, draft: services.Draft, sender_sid: str | None) -> asyncio.Future:
+        """Queue a message; the future resolves to services.Stored or raises ChatError.
+
+        Not a coroutine, so nothing can overtake a message between the
+        handler's receipt and its place in the queue.
+        """
+        future = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(draft, sender_sid, future))
+        self._wakeup.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+        return future
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._queue:
+                # Delivered marks ride along with the next batch; when no
+                # batch comes soon they are stored on their own.
+                try:
+                    await asyncio.wait_for(
+                        self._wakeup.wait(), timeout=FLUSH_DELIVERED_AFTER if self._delivered else None
+                    )
+                except TimeoutError:
+                    pass
+                self._wakeup.clear()
+            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            delivered, self._delivered = self._delivered, []
+            if not batch and not delivered:
+                continue
+            drafts = [p.draft for p in batch]
+            try:
+                outcomes = await loop.run_in_executor(self._executor, self._store, drafts, delivered)
+            except Exception:
+                log.exception("storing a batch of %d messages failed", len(batch))
+                outcomes = await loop.run_in_executor(self._executor, self._store_one_by_one, drafts)
+            await self._deliver(batch, outcomes)
+
+    @staticmethod
+    def _store(drafts: list[services.Draft], delivered: list[int]) -> list:
+        close_old_connections()
+        return services.messages_store(drafts=drafts, delivered_ids=delivered)
+
+    @staticmethod
+    def _store_one_by_one(drafts: list[services.Draft]) -> list:
+        # After a failed batch: isolate the message that failed it.
+        outcomes: list = []
+        for draft in drafts:
+            try:
+                outcomes.extend(services.messages_store(drafts=[draft], delivered_ids=[]))
+            except Exception:
+                log.exception("storing a message failed")
+                outcomes.append(ChatError(INTERNAL, "The message could not be stored."))
+        return outcomes
+
+    async def _deliver(self, batch: list[_Pending], outcomes: list) -> None:
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, services.Stored) and outcome.new:
+                try:
+                    delivered = await realtime.message_to_recipients(
+                        outcome.message, outcome.customer_id, outcome.agent_id, pending.sender_sid
+                    )
+                except Exception:
+                    log.exception("sending message %s failed", outcome.message["id"])
+                    delivered = False
+                if delivered:
+                    outcome.message = {**outcome.message, "status": "delivered"}
+                    self._delivered.append(outcome.message["id"])
+            if pending.future.done():  # the handler was cancelled
+                continue
+            if isinstance(outcome, ChatError):
+                pending.future.set_exception(outcome)
+            else:
+                pending.future.set_result(outcome)
+
+
+_writer: MessageWriter | None = None
+
+
+def writer() -> MessageWriter:
+    global _writer
+    if _writer is None:
+        _writer = MessageWriter()
+    return _writer

@@ -1,0 +1,206 @@
+"""Read-only queries that build the shapes of PROTOCOL.md."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from agents.models import AgentProfile, AgentStatus
+from customers.models import Customer
+
+from .models import Conversation, ConversationStatus, DeliveryStatus, InternalMessage, Message
+
+STATUS_NAMES = {s.value: s.label for s in DeliveryStatus}
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def message_shape(m: Message) -> dict:
+    return {
+        "id": m.id,
+        "conversation_id": m.conversation_id,
+        "client_id": m.client_id,
+        "sender": m.sender,
+        "sender_name": m.sender_name,
+        "text": m.text,
+        "created_at": iso(m.created_at),
+        "status": STATUS_NAMES[m.status],
+        "attachment": None,
+    }
+
+
+def messages_after(conversation_id: int, after_id: int | None = None) -> list[dict]:
+    qs = Message.objects.filter(conversation_id=conversation_id)
+    if after_id is not None:
+        qs = qs.filter(id__gt=after_id)
+    return [message_shape(m) for m in qs.order_by("id")]
+
+
+def customer_shape(c: Customer, conversations_count: int | None = None) -> dict:
+    if conversations_count is None:
+        conversations_count = c.conversations.count()
+    return {
+        "id": c.id,
+        "name": c.name,
+        "email": c.email or None,
+        "created_at": iso(c.created_at),
+        "conversations_count": conversations_count,
+        "last_seen_at": iso(c.last_seen_at),
+    }
+
+
+def agent_ref(a: AgentProfile | None) -> dict | None:
+    if a is None:
+        return None
+    return {"id": a.id, "name": a.display_name}
+
+
+def _unread_subquery() -> Subquery:
+    return Subquery(
+        Message.objects.filter(conversation=OuterRef("pk"), sender="customer")
+        .exclude(status=DeliveryStatus.READ)
+        .order_by()
+        .values("conversation")
+        .annotate(n=Count("id"))
+        .values("n"),
+        output_field=IntegerField(),
+    )
+
+
+def _customer_count_subquery() -> Subquery:
+    return Subquery(
+        Conversation.objects.filter(customer=OuterRef("customer"))
+        .order_by()
+        .values("customer")
+        .annotate(n=Count("id"))
+        .values("n"),
+        output_field=IntegerField(),
+    )
+
+
+def conversations_with_shape_data() -> QuerySet[Conversation]:
+    return Conversation.objects.select_related("customer", "agent").annotate(
+        unread_count=Coalesce(_unread_subquery(), 0),
+        customer_conversations=Coalesce(_customer_count_subquery(), 0),
+    )
+
+
+def conversation_shape(c: Conversation) -> dict:
+    """Shape of a conversation loaded by conversations_with_shape_data()."""
+    return {
+        "id": c.id,
+        "status": c.status,
+        "customer": customer_shape(c.customer, c.customer_conversations),
+        "agent": agent_ref(c.agent),
+        "topic": c.topic,
+        "created_at": iso(c.created_at),
+        "assigned_at": iso(c.assigned_at),
+        "ended_at": iso(c.ended_at),
+        "end_reason": c.end_reason,
+        "unread": c.unread_count,
+    }
+
+
+def conversation_by_id(conversation_id: int) -> dict:
+    return conversation_shape(conversations_with_shape_data().get(id=conversation_id))
+
+
+def conversations_of_agent(agent_id: int) -> list[dict]:
+    qs = conversations_with_shape_data().filter(agent_id=agent_id, status=ConversationStatus.ACTIVE)
+    return [conversation_shape(c) for c in qs.order_by("assigned_at", "id")]
+
+
+def queued_conversations() -> QuerySet[Conversation]:
+    return Conversation.objects.filter(status=ConversationStatus.QUEUED).order_by("queue_order", "id")
+
+
+def queue_listing(limit: int) -> dict:
+    """The `queue:update` payload: the length and the first `limit` waiting."""
+    qs = conversations_with_shape_data().filter(status=ConversationStatus.QUEUED)
+    items = [conversation_shape(c) for c in qs.order_by("queue_order", "id")[:limit]]
+    return {"length": queued_conversations().count(), "conversations": items}
+
+
+def agent_state(a: AgentProfile, active: int | None = None) -> dict:
+    if active is None:
+        active = a.conversations.filter(status=ConversationStatus.ACTIVE).count()
+    return {
+        "id": a.id,
+        "name": a.display_name,
+        "status": a.status,
+        "active": active,
+        "capacity": a.capacity,
+        "skills": list(a.skills),
+    }
+
+
+def agents_with_load() -> QuerySet[AgentProfile]:
+    return AgentProfile.objects.annotate(
+        active_count=Count("conversations", filter=Q(conversations__status=ConversationStatus.ACTIVE))
+    )
+
+
+def agent_roster() -> list[dict]:
+    return [agent_state(a, a.active_count) for a in agents_with_load().order_by("display_name", "id")]
+
+
+def agent_state_by_id(agent_id: int) -> dict:
+    a = agents_with_load().get(id=agent_id)
+    return agent_state(a, a.active_count)
+
+
+def online_capacity() -> int:
+    """Conversations the connected online agents can hold in total."""
+    return sum(
+        AgentProfile.objects.filter(status=AgentStatus.ONLINE, sockets__gt=0).values_list(
+            "capacity", flat=True
+        )
+    )
+
+
+def internal_message_shape(m: InternalMessage) -> dict:
+    return {
+        "id": m.id,
+        "from": agent_ref(m.sender),
+        "to_agent_id": m.to_agent_id,
+        "conversation_id": m.conversation_id,
+        "text": m.text,
+        "created_at": iso(m.created_at),
+        "client_id": m.client_id,
+    }
+
+
+def customer_history(customer_id: int, before_id: int | None, limit: int) -> dict:
+    """A customer, their conversations, and up to `limit` messages before `before_id`."""
+    customer = Customer.objects.get(id=customer_id)
+    convs = conversations_with_shape_data().filter(customer_id=customer_id).order_by("-id")
+    msgs = Message.objects.filter(conversation__customer_id=customer_id)
+    if before_id is not None:
+        msgs = msgs.filter(id__lt=before_id)
+    page = list(msgs.order_by("-id")[:limit])
+    page.reverse()
+    return {
+        "customer": customer_shape(customer, len(convs)),
+        "conversations": [conversation_shape(c) for c in convs],
+        "messages": [message_shape(m) for m in page],
+    }
+
+
+def mean_handle_seconds(sample: int = 50) -> float:
+    """Mean time from assignment to end over the last `sample` conversations."""
+    rows = list(
+        Conversation.objects.filter(status=ConversationStatus.ENDED, assigned_at__isnull=False)
+        .order_by("-id")
+        .values_list("assigned_at", "ended_at")[:sample]
+    )
+    spans = [(end - start).total_seconds() for start, end in rows if end and end > start]
+    if len(spans) < 5:
+        return settings.CHAT["DEFAULT_HANDLE_SECONDS"]
+    return sum(spans) / len(spans)

@@ -1,0 +1,721 @@
+"""Everything that changes conversations and messages.
+
+Each public function is one transaction, keyword-only, and announces what it
+changed through `outbox.record` (sent after commit by chat.realtime). They are
+synchronous: the async transport calls them through `chat.actions.run`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Min, Q
+from django.utils import timezone
+
+from agents.models import AgentProfile, AgentStatus
+from customers import tokens
+from customers.models import Customer
+
+from . import assignment, selectors
+from .errors import CONFLICT, FORBIDDEN, INVALID_PAYLOAD, NOT_FOUND, ChatError
+from .models import (
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    EndReason,
+    InternalMessage,
+    Message,
+    Sender,
+)
+from .outbox import record
+
+# --- assignment -------------------------------------------------------------
+
+
+def _agent_snapshots() -> list[assignment.AgentSnapshot]:
+    # Row locks on every agent serialise assignment across processes on
+    # PostgreSQL; SQLite's IMMEDIATE transactions already admit one writer.
+    profiles = list(AgentProfile.objects.select_for_update().order_by("id"))
+    active = dict(
+        Conversation.objects.filter(status=ConversationStatus.ACTIVE, agent__isnull=False)
+        .values("agent_id")
+        .annotate(n=Count("id"))
+        .values_list("agent_id", "n")
+    )
+    return [
+        assignment.AgentSnapshot(
+            id=p.id,
+            status=p.status,
+            sockets=p.sockets,
+            active=active.get(p.id, 0),
+            capacity=p.capacity,
+            skills=frozenset(p.skills or ()),
+            last_assigned_at=p.last_assigned_at.timestamp() if p.last_assigned_at else None,
+        )
+        for p in profiles
+    ]
+
+
+def _system_message(conversation: Conversation, text: str) -> None:
+    m = Message.objects.create(
+        conversation=conversation,
+        sender=Sender.SYSTEM,
+        sender_name="System",
+        text=text,
+        created_at=timezone.now(),
+    )
+    record(
+        "message",
+        message=selectors.message_shape(m),
+        customer_id=conversation.customer_id,
+        agent_id=conversation.agent_id,
+    )
+
+
+def _assign(conversation: Conversation, agent_id: int, *, transferred_from: int | None) -> None:
+    now = timezone.now()
+    agent = AgentProfile.objects.get(id=agent_id)
+    was_queued = conversation.status == ConversationStatus.QUEUED
+    conversation.agent = agent
+    conversation.status = ConversationStatus.ACTIVE
+    conversation.assigned_at = now
+    conversation.queue_order = None
+    conversation.save(update_fields=["agent", "status", "assigned_at", "queue_order"])
+    AgentProfile.objects.filter(id=agent_id).update(last_assigned_at=now)
+    # The agent gets this note inside `customer:new`, the customer after
+    # `agent:assigned`.
+    if transferred_from is None:
+        note = f"{agent.display_name} joined the conversation."
+    else:
+        note = f"You were transferred to {agent.display_name}."
+    m = Message.objects.create(
+        conversation=conversation, sender=Sender.SYSTEM, sender_name="System", text=note, created_at=now
+    )
+    record(
+        "assigned",
+        conversation=selectors.conversation_by_id(conversation.id),
+        messages=selectors.messages_after(conversation.id),
+        customer_id=conversation.customer_id,
+        agent_id=agent_id,
+        transferred_from=(
+            selectors.agent_ref(AgentProfile.objects.get(id=transferred_from)) if transferred_from else None
+        ),
+    )
+    record(
+        "message",
+        message=selectors.message_shape(m),
+        customer_id=conversation.customer_id,
+        agent_id=None,
+    )
+    record("agent_state", agent=selectors.agent_state_by_id(agent_id))
+    if was_queued:
+        record("queue_changed")
+
+
+def _enqueue(conversation: Conversation, *, at_head: bool = False) -> None:
+    if at_head:
+        head = selectors.queued_conversations().aggregate(m=Min("queue_order"))["m"]
+        order = assignment.requeue_order(head, 1)[0]
+    else:
+        order = time.time_ns() // 1000
+    conversation.status = ConversationStatus.QUEUED
+    conversation.agent = None
+    conversation.queue_order = order
+    conversation.queued_at = timezone.now()
+    conversation.save(update_fields=["status", "agent", "queue_order", "queued_at"])
+    record("queue_changed")
+
+
+def _place(conversation: Conversation) -> None:
+    """Give a new conversation to the best free agent, or queue it."""
+    agents = _agent_snapshots()
+    chosen = assignment.pick_agent(agents, conversation.topic, assignment.known_skills_of(agents))
+    if chosen is None:
+        _enqueue(conversation)
+    else:
+        _assign(conversation, chosen.id, transferred_from=None)
+
+
+def drain() -> None:
+    """Serve the queue in order while agents have room (inside a transaction)."""
+    agents = _agent_snapshots()
+    if not any(assignment.accepts_new(a) for a in agents):
+        return
+    free = sum(a.capacity - a.active for a in agents if assignment.accepts_new(a))
+    # Skills can make the head wait; look a little past what fits.
+    head = list(selectors.queued_conversations().values_list("id", "topic")[: free * 4 + 20])
+    plan = assignment.plan_drain(
+        [assignment.QueuedConversation(id=i, topic=t) for i, t in head],
+        agents,
+        assignment.known_skills_of(agents),
+        time.time(),
+    )
+    for conversation_id, agent_id in plan:
+        conversation = Conversation.objects.get(id=conversation_id)
+        _assign(conversation, agent_id, transferred_from=None)
+
+
+@transaction.atomic
+def queue_drain() -> None:
+    drain()
+
+
+# --- customers --------------------------------------------------------------
+
+
+@dataclass
+class JoinResult:
+    ack: dict
+    customer_id: int
+    customer_name: str
+    conversation_id: int
+
+
+def _open_conversation(customer: Customer, topic: str | None) -> Conversation:
+    conversation = Conversation.objects.create(
+        customer=customer, status=ConversationStatus.QUEUED, topic=topic, queue_order=0
+    )
+    _place(conversation)
+    return conversation
+
+
+def _current_conversation(customer: Customer) -> Conversation | None:
+    return customer.conversations.order_by("-id").first()
+
+
+def mark_delivered(conversation: Conversation, sender: str) -> None:
+    """Mark `sender`'s messages delivered now that the other side is here."""
+    pending = Message.objects.filter(conversation=conversation, sender=sender, status=DeliveryStatus.SENT)
+    up_to = pending.aggregate(m=Max("id"))["m"]
+    if up_to is None:
+        return
+    pending.update(status=DeliveryStatus.DELIVERED)
+    record(
+        "status",
+        conversation_id=conversation.id,
+        up_to_id=up_to,
+        status="delivered",
+        to=("customer" if sender == Sender.CUSTOMER else "agent"),
+        customer_id=conversation.customer_id,
+        agent_id=conversation.agent_id,
+    )
+
+
+def customer_identify(*, token: str) -> tuple[int, str, int | None] | None:
+    """(customer id, name, current conversation id) for a valid token, or None."""
+    parsed = tokens.read(token)
+    if parsed is None:
+        return None
+    customer = Customer.objects.filter(id=parsed[0], token_key=parsed[1]).first()
+    if customer is None:
+        return None
+    current = _current_conversation(customer)
+    return customer.id, customer.name, current.id if current else None
+
+
+def _queue_position(conversation: Conversation) -> int | None:
+    if conversation.status != ConversationStatus.QUEUED:
+        return None
+    return (
+        selectors.queued_conversations()
+        .filter(
+            Q(queue_order__lt=conversation.queue_order)
+            | Q(queue_order=conversation.queue_order, id__lt=conversation.id)
+        )
+        .count()
+        + 1
+    )
+
+
+@transaction.atomic
+def customer_join(
+    *,
+    token: str | None,
+    customer_id: int | None,
+    name: str | None,
+    email: str | None,
+    topic: str | None,
+    last_message_id: int | None,
+) -> JoinResult:
+    """Start a chat (no token) or resume the customer's current one.
+
+    `customer_id` is the identity the socket already proved (connect auth);
+    a token in the payload must name the same customer.
+    """
+    if token is not None:
+        parsed = tokens.read(token)
+        customer = (
+            Customer.objects.select_for_update().filter(id=parsed[0], token_key=parsed[1]).first()
+            if parsed
+            else None
+        )
+        if customer is None:
+            raise ChatError(FORBIDDEN, "The token is not valid here; join without one.")
+        if customer_id is not None and customer.id != customer_id:
+            raise ChatError(FORBIDDEN, "This socket belongs to another customer.")
+    elif customer_id is not None:
+        customer = Customer.objects.select_for_update().get(id=customer_id)
+    else:
+        if name is None:
+            raise ChatError(INVALID_PAYLOAD, "`name` is required to start a chat.")
+        customer = Customer.objects.create(name=name, email=email or "")
+    customer.last_seen_at = timezone.now()
+    customer.save(update_fields=["last_seen_at"])
+    conversation = _current_conversation(customer)
+    if conversation is None:
+        conversation = _open_conversation(customer, topic)
+    else:
+        mark_delivered(conversation, Sender.AGENT)
+        mark_delivered(conversation, Sender.SYSTEM)
+    conversation.refresh_from_db()
+    ack = {
+        "ok": True,
+        "token": tokens.issue(customer.id, customer.token_key),
+        "customer": selectors.customer_shape(customer),
+        "conversation": selectors.conversation_by_id(conversation.id),
+        "messages": selectors.messages_after(conversation.id, last_message_id),
+        "queue_position": _queue_position(conversation),
+    }
+    return JoinResult(ack, customer.id, customer.name, conversation.id)
+
+
+@transaction.atomic
+def conversation_reopen(*, customer_id: int, topic: str | None = None) -> int:
+    """The customer's open conversation, opening a new one if the last ended."""
+    customer = Customer.objects.select_for_update().get(id=customer_id)
+    current = _current_conversation(customer)
+    if current is not None and current.status != ConversationStatus.ENDED:
+        return current.id
+    if topic is None and current is not None:
+        topic = current.topic
+    try:
+        with transaction.atomic():
+            return _open_conversation(customer, topic).id
+    except IntegrityError:
+        # Another process opened it first (one open conversation per customer).
+        return _current_conversation(customer).id
+
+
+def _end(conversation: Conversation, reason: str, ended_by: str) -> None:
+    agent_id = conversation.agent_id
+    was_queued = conversation.status == ConversationStatus.QUEUED
+    _system_message(conversation, f"{ended_by} ended the conversation.")
+    conversation.status = ConversationStatus.ENDED
+    conversation.ended_at = timezone.now()
+    conversation.end_reason = reason
+    conversation.queue_order = None
+    conversation.save(update_fields=["status", "ended_at", "end_reason", "queue_order"])
+    record(
+        "session_end",
+        conversation_id=conversation.id,
+        reason=reason,
+        customer_id=conversation.customer_id,
+        agent_id=agent_id,
+    )
+    if agent_id is not None:
+        record("agent_state", agent=selectors.agent_state_by_id(agent_id))
+        drain()
+    if was_queued:
+        record("queue_changed")
+
+
+@transaction.atomic
+def conversation_end_by_customer(*, customer_id: int) -> None:
+    conversation = (
+        Conversation.objects.select_for_update()
+        .filter(customer_id=customer_id)
+        .exclude(status=ConversationStatus.ENDED)
+        .first()
+    )
+    if conversation is None:
+        raise ChatError(CONFLICT, "There is no open conversation to end.")
+    _end(conversation, EndReason.CUSTOMER_LEFT, conversation.customer.name)
+
+
+def _agents_conversation(conversation_id: int, agent_id: int) -> Conversation:
+    conversation = (
+        Conversation.objects.select_for_update().select_related("customer").filter(id=conversation_id).first()
+    )
+    if conversation is None:
+        raise ChatError(NOT_FOUND, "No such conversation.")
+    if conversation.agent_id != agent_id:
+        if conversation.status == ConversationStatus.ENDED:
+            raise ChatError(CONFLICT, "The conversation has ended.")
+        raise ChatError(FORBIDDEN, "The conversation is not assigned to you.")
+    if conversation.status == ConversationStatus.ENDED:
+        raise ChatError(CONFLICT, "The conversation has ended.")
+    return conversation
+
+
+@transaction.atomic
+def conversation_end_by_agent(*, agent_id: int, conversation_id: int) -> dict:
+    conversation = _agents_conversation(conversation_id, agent_id)
+    _end(conversation, EndReason.AGENT_ENDED, conversation.agent.display_name)
+    return selectors.conversation_by_id(conversation_id)
+
+
+@transaction.atomic
+def conversation_close_by_supervisor(*, conversation_id: int) -> None:
+    conversation = Conversation.objects.select_for_update().get(id=conversation_id)
+    if conversation.status == ConversationStatus.ENDED:
+        raise ChatError(CONFLICT, "The conversation has already ended.")
+    _end(conversation, EndReason.CLOSED_BY_SUPERVISOR, "A supervisor")
+
+
+@transaction.atomic
+def conversation_requeue_by_supervisor(*, conversation_id: int) -> None:
+    conversation = Conversation.objects.select_for_update().select_related("agent").get(id=conversation_id)
+    if conversation.status != ConversationStatus.ACTIVE:
+        raise ChatError(CONFLICT, "Only active conversations can be returned to the queue.")
+    leaving = conversation.agent
+    _requeue_or_end([conversation], leaving)
+    drain()
+
+
+@transaction.atomic
+def conversation_transfer(*, agent_id: int, conversation_id: int, to_agent_id: int) -> dict:
+    conversation = _agents_conversation(conversation_id, agent_id)
+    if to_agent_id == agent_id:
+        raise ChatError(INVALID_PAYLOAD, "Transfer to another agent, not yourself.")
+    agents = {a.id: a for a in _agent_snapshots()}
+    target = agents.get(to_agent_id)
+    if target is None:
+        raise ChatError(NOT_FOUND, "No such agent.")
+    if target.status == AgentStatus.OFFLINE or target.sockets == 0:
+        raise ChatError(CONFLICT, "That agent is offline.")
+    if target.active >= target.capacity:
+        raise ChatError(CONFLICT, "That agent is at capacity.")
+    record(
+        "session_transferred_away",
+        conversation_id=conversation_id,
+        agent_id=agent_id,
+    )
+    _assign(conversation, to_agent_id, transferred_from=agent_id)
+    record("agent_state", agent=selectors.agent_state_by_id(agent_id))
+    drain()
+    return selectors.conversation_by_id(conversation_id)
+
+
+@transaction.atomic
+def queue_claim(*, agent_id: int, conversation_id: int | None) -> dict:
+    agents = {a.id: a for a in _agent_snapshots()}
+    me = agents[agent_id]
+    if me.status == AgentStatus.OFFLINE:
+        raise ChatError(CONFLICT, "Go online or busy before claiming.")
+    if me.active >= me.capacity:
+        raise ChatError(CONFLICT, "You are at capacity.")
+    queued = selectors.queued_conversations().select_for_update()
+    if conversation_id is None:
+        conversation = queued.first()
+        if conversation is None:
+            raise ChatError(CONFLICT, "The queue is empty.")
+    else:
+        conversation = queued.filter(id=conversation_id).first()
+        if conversation is None:
+            if Conversation.objects.filter(id=conversation_id).exists():
+                raise ChatError(CONFLICT, "That conversation is no longer waiting.")
+            raise ChatError(NOT_FOUND, "No such conversation.")
+    _assign(conversation, agent_id, transferred_from=None)
+    return selectors.conversation_by_id(conversation.id)
+
+
+def _requeue_or_end(conversations: list[Conversation], leaving: AgentProfile) -> None:
+    """Hand the conversations of an agent who left back to the queue's head.
+
+    Where no other agent is logged in to take them over, they end with
+    `agent_offline` instead of waiting for nobody.
+    """
+    if not conversations:
+        return
+    others = (
+        AgentProfile.objects.exclude(id=leaving.id)
+        .exclude(status=AgentStatus.OFFLINE)
+        .filter(sockets__gt=0)
+        .exists()
+    )
+    if not others:
+        for conversation in conversations:
+            _end(conversation, EndReason.AGENT_OFFLINE, leaving.display_name)
+        return
+    head = selectors.queued_conversations().aggregate(m=Min("queue_order"))["m"]
+    for conversation, order in zip(
+        conversations, assignment.requeue_order(head, len(conversations)), strict=True
+    ):
+        _system_message(
+            conversation,
+            f"{leaving.display_name} is no longer available. You are first in line for the next agent.",
+        )
+        record("session_transferred_away", conversation_id=conversation.id, agent_id=leaving.id)
+        conversation.status = ConversationStatus.QUEUED
+        conversation.agent = None
+        conversation.queue_order = order
+        conversation.queued_at = timezone.now()
+        conversation.save(update_fields=["status", "agent", "queue_order", "queued_at"])
+    record("queue_changed")
+    record("agent_state", agent=selectors.agent_state_by_id(leaving.id))
+
+
+def release_conversations_of(agent: AgentProfile) -> None:
+    """Requeue (or end) an agent's active conversations; then serve the queue."""
+    held = list(
+        Conversation.objects.select_for_update()
+        .filter(agent=agent, status=ConversationStatus.ACTIVE)
+        .order_by("assigned_at", "id")
+    )
+    _requeue_or_end(held, agent)
+    drain()
+
+
+@transaction.atomic
+def conversations_close_idle(*, idle_seconds: float, connected_customer_ids: set[int]) -> int:
+    """End conversations whose customer has been gone and silent too long.
+
+    A customer with a socket connected (`connected_customer_ids`) is not gone.
+    """
+    cutoff = timezone.now() - timedelta(seconds=idle_seconds)
+    candidates = (
+        Conversation.objects.select_for_update()
+        .exclude(status=ConversationStatus.ENDED)
+        .filter(created_at__lt=cutoff, customer__last_seen_at__lt=cutoff)
+        .annotate(last_customer=Max("messages__created_at", filter=Q(messages__sender=Sender.CUSTOMER)))
+        .filter(Q(last_customer__isnull=True) | Q(last_customer__lt=cutoff))
+        .exclude(customer_id__in=connected_customer_ids)
+        .select_related("customer")
+    )
+    count = 0
+    for conversation in candidates:
+        _end(conversation, EndReason.CUSTOMER_IDLE, "Inactivity")
+        count += 1
+    return count
+
+
+@transaction.atomic
+def customer_seen(*, customer_id: int) -> None:
+    Customer.objects.filter(id=customer_id).update(last_seen_at=timezone.now())
+
+
+# --- messages ---------------------------------------------------------------
+
+
+@dataclass
+class Draft:
+    """A message waiting for the writer. `agent_id` is set for agent senders."""
+
+    conversation_id: int
+    sender: str
+    sender_name: str
+    text: str
+    client_id: str | None
+    customer_id: int | None = None
+    agent_id: int | None = None
+
+
+@dataclass
+class Stored:
+    message: dict
+    customer_id: int
+    agent_id: int | None
+    new: bool
+
+
+class ConversationEnded(ChatError):
+    def __init__(self) -> None:
+        super().__init__(CONFLICT, "The conversation has ended.")
+
+
+def _check_sender(draft: Draft, conv: tuple | None) -> ChatError | None:
+    if conv is None:
+        return ChatError(NOT_FOUND, "No such conversation.")
+    _, status, agent_id, customer_id = conv
+    if draft.sender == Sender.CUSTOMER:
+        if customer_id != draft.customer_id:
+            return ChatError(FORBIDDEN, "Not your conversation.")
+        if status == ConversationStatus.ENDED:
+            return ConversationEnded()
+        return None
+    if agent_id != draft.agent_id:
+        if status == ConversationStatus.ENDED:
+            return ConversationEnded()
+        return ChatError(FORBIDDEN, "The conversation is not assigned to you.")
+    if status == ConversationStatus.ENDED:
+        return ConversationEnded()
+    return None
+
+
+def messages_store(*, drafts: list[Draft], delivered_ids: list[int]) -> list[Stored | ChatError]:
+    """Store a batch of messages in one transaction (the writer's group commit).
+
+    Returns one outcome per draft, in order: the stored message (or the one
+    stored earlier under the same client_id) or the error that refused it.
+    Also marks `delivered_ids` delivered. Ids follow the drafts' order.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        if delivered_ids:
+            Message.objects.filter(id__in=delivered_ids, status=DeliveryStatus.SENT).update(
+                status=DeliveryStatus.DELIVERED
+            )
+        if not drafts:
+            return []
+        convs = {
+            row[0]: row
+            for row in Conversation.objects.filter(id__in={d.conversation_id for d in drafts}).values_list(
+                "id", "status", "agent_id", "customer_id"
+            )
+        }
+        keyed = [d for d in drafts if d.client_id is not None]
+        earlier: dict[tuple, Message] = {}
+        if keyed:
+            for m in Message.objects.filter(
+                conversation_id__in={d.conversation_id for d in keyed},
+                client_id__in={d.client_id for d in keyed},
+            ):
+                earlier[(m.conversation_id, m.sender, m.client_id)] = m
+        outcomes: list = []
+        created: list[Message] = []
+        in_batch: dict[tuple, Message] = {}
+        for d in drafts:
+            conv = convs.get(d.conversation_id)
+            error = _check_sender(d, conv)
+            key = (d.conversation_id, d.sender, d.client_id)
+            if (
+                d.client_id is not None
+                and key in earlier
+                and (error is None or isinstance(error, ConversationEnded))
+            ):
+                outcomes.append((earlier[key], False))
+                continue
+            if error is not None:
+                outcomes.append(error)
+                continue
+            if d.client_id is not None and key in in_batch:
+                outcomes.append((in_batch[key], False))
+                continue
+            m = Message(
+                conversation_id=d.conversation_id,
+                sender=d.sender,
+                sender_agent_id=d.agent_id,
+                sender_name=d.sender_name,
+                text=d.text,
+                client_id=d.client_id,
+                created_at=now,
+            )
+            created.append(m)
+            if d.client_id is not None:
+                in_batch[key] = m
+            outcomes.append((m, True))
+        Message.objects.bulk_create(created)
+    result: list[Stored | ChatError] = []
+    for outcome in outcomes:
+        if isinstance(outcome, ChatError):
+            result.append(outcome)
+            continue
+        m, new = outcome
+        conv = convs[m.conversation_id]
+        result.append(Stored(selectors.message_shape(m), conv[3], conv[2], new))
+    return result
+
+
+@transaction.atomic
+def message_read(
+    *, conversation_id: int, up_to_id: int, customer_id: int | None = None, agent_id: int | None = None
+) -> None:
+    """The reader (a customer or an agent) has read the other side up to an id."""
+    conversation = Conversation.objects.filter(id=conversation_id).first()
+    if conversation is None:
+        raise ChatError(NOT_FOUND, "No such conversation.")
+    if customer_id is not None:
+        if conversation.customer_id != customer_id:
+            raise ChatError(FORBIDDEN, "Not your conversation.")
+        senders = [Sender.AGENT, Sender.SYSTEM]
+        notify = "agent"
+    else:
+        if conversation.agent_id != agent_id:
+            raise ChatError(FORBIDDEN, "The conversation is not assigned to you.")
+        senders = [Sender.CUSTOMER]
+        notify = "customer"
+    changed = (
+        Message.objects.filter(conversation=conversation, sender__in=senders, id__lte=up_to_id)
+        .exclude(status=DeliveryStatus.READ)
+        .update(status=DeliveryStatus.READ)
+    )
+    if changed:
+        record(
+            "status",
+            conversation_id=conversation_id,
+            up_to_id=up_to_id,
+            status="read",
+            to=notify,
+            customer_id=conversation.customer_id,
+            agent_id=conversation.agent_id,
+        )
+
+
+def typing_target(
+    *, conversation_id: int, customer_id: int | None = None, agent_id: int | None = None
+) -> tuple[int, int | None]:
+    """(customer id, agent id) of a conversation the sender may type in."""
+    row = (
+        Conversation.objects.filter(id=conversation_id)
+        .values_list("customer_id", "agent_id", "status")
+        .first()
+    )
+    if row is None:
+        raise ChatError(NOT_FOUND, "No such conversation.")
+    if customer_id is not None and row[0] != customer_id:
+        raise ChatError(FORBIDDEN, "Not your conversation.")
+    if agent_id is not None and row[1] != agent_id:
+        raise ChatError(FORBIDDEN, "The conversation is not assigned to you.")
+    if row[2] == ConversationStatus.ENDED:
+        raise ChatError(CONFLICT, "The conversation has ended.")
+    return row[0], row[1]
+
+
+# --- internal messages -------------------------------------------------------
+
+
+@transaction.atomic
+def internal_message_create(
+    *,
+    sender_id: int,
+    text: str,
+    to_agent_id: int | None,
+    conversation_id: int | None,
+    client_id: str | None,
+) -> dict:
+    if client_id is not None:
+        earlier = (
+            InternalMessage.objects.filter(sender_id=sender_id, client_id=client_id)
+            .select_related("sender")
+            .first()
+        )
+        if earlier is not None:
+            return selectors.internal_message_shape(earlier)
+    if to_agent_id is not None:
+        if to_agent_id == sender_id:
+            raise ChatError(INVALID_PAYLOAD, "Send direct messages to another agent.")
+        if not AgentProfile.objects.filter(id=to_agent_id).exists():
+            raise ChatError(NOT_FOUND, "No such agent.")
+    if conversation_id is not None and not Conversation.objects.filter(id=conversation_id).exists():
+        raise ChatError(NOT_FOUND, "No such conversation.")
+    m = InternalMessage.objects.create(
+        sender_id=sender_id,
+        to_agent_id=to_agent_id,
+        conversation_id=conversation_id,
+        text=text,
+        client_id=client_id,
+    )
+    m = InternalMessage.objects.select_related("sender").get(id=m.id)
+    shape = selectors.internal_message_shape(m)
+    record("internal", message=shape, sender_id=sender_id, to_agent_id=to_agent_id)
+    return shape
+
+
+def history_for_agent(*, customer_id: int, before_id: int | None, limit: int) -> dict:
+    """Read-only, but scoped: any agent may read any customer's history."""
+    if not Customer.objects.filter(id=customer_id).exists():
+        raise ChatError(NOT_FOUND, "No such customer.")
+    return selectors.customer_history(customer_id, before_id, limit)

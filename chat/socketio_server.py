@@ -1,0 +1,76 @@
+"""The Socket.IO server object, configured from settings.
+
+Handlers are registered by `chat.sockets` (customers) and `agents.sockets`
+(agents); `cs_project.asgi` mounts the server in front of Django.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+import socketio
+from django.conf import settings
+
+from . import realtime
+from .errors import INTERNAL, UNKNOWN_EVENT, ChatError
+
+log = logging.getLogger(__name__)
+
+
+def origin_allowed(origin: str | None, environ: dict) -> bool:
+    """Same-origin pages, and the origins listed in settings, may connect.
+
+    Clients that send no Origin (bots, servers) are not browsers and pass.
+    """
+    if origin is None:
+        return True
+    if origin in settings.SOCKETIO_CORS_ALLOWED_ORIGINS or "*" in settings.SOCKETIO_CORS_ALLOWED_ORIGINS:
+        return True
+    return urlsplit(origin).netloc == environ.get("HTTP_HOST")
+
+
+def _client_manager() -> socketio.AsyncManager | None:
+    if settings.REDIS_URL:
+        return socketio.AsyncRedisManager(settings.REDIS_URL)
+    return None
+
+
+sio = socketio.AsyncServer(
+    async_mode="asgi",
+    client_manager=_client_manager(),
+    cors_allowed_origins=origin_allowed,
+    # Bigger frames than this are not chat; the 16 KiB payload limit is
+    # checked per event (an answer, not a disconnect).
+    max_http_buffer_size=1_000_000,
+    logger=False,
+    engineio_logger=False,
+)
+realtime.bind(sio)
+
+
+def on_event(namespace: str, name: str):
+    """Register an ack-answering handler: ChatError and crashes become error acks."""
+
+    def register(handler):
+        async def answer(sid, *args):
+            try:
+                return await handler(sid, *args)
+            except ChatError as error:
+                return error.as_ack()
+            except Exception:
+                log.exception("%s %s failed", namespace, name)
+                return ChatError(INTERNAL, "Something went wrong on the server.").as_ack()
+
+        answer.__name__ = handler.__name__
+        sio.on(name, namespace=namespace, handler=answer)
+        return handler
+
+    return register
+
+
+def answer_unknown_events(namespace: str) -> None:
+    async def unknown(event, sid, *args):
+        return ChatError(UNKNOWN_EVENT, f"{namespace} has no event {event!r}.").as_ack()
+
+    sio.on("*", namespace=namespace, handler=unknown)

@@ -1,0 +1,156 @@
+"""The `/customer` namespace: website visitors.
+
+Thin handlers: parse the payload, call one service (or the message writer),
+answer the ack. A socket is bound to a customer by `auth: {token}` at connect
+or by `customer:join`.
+"""
+
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+from socketio.exceptions import ConnectionRefusedError
+
+from . import actions, background, connections, realtime, services, validation
+from .errors import CONFLICT, NOT_JOINED, RATE_LIMITED, ChatError
+from .message_writer import writer
+from .models import Sender
+from .realtime import CUSTOMER_NS
+from .socketio_server import answer_unknown_events, on_event, sio
+
+JOIN_FIELDS = frozenset({"name", "email", "topic", "token", "last_message_id"})
+MESSAGE_FIELDS = frozenset({"text", "client_id"})
+TYPING_FIELDS = frozenset({"is_typing"})
+READ_FIELDS = frozenset({"up_to_id"})
+NO_FIELDS = frozenset()
+
+
+@sio.on("connect", namespace=CUSTOMER_NS)
+async def connect(sid, environ, auth=None):
+    await background.ensure_started()
+    state = connections.CustomerSocket()
+    token = auth.get("token") if isinstance(auth, dict) else None
+    if token is not None:
+        known = (
+            await database_sync_to_async(services.customer_identify)(token=token)
+            if isinstance(token, str)
+            else None
+        )
+        if known is None:
+            raise ConnectionRefusedError({"code": "invalid_token", "message": "Join without a token."})
+        state.customer_id, state.name, state.conversation_id = known
+        await sio.enter_room(sid, realtime.customer_room(state.customer_id), namespace=CUSTOMER_NS)
+    connections.customers[sid] = state
+
+
+@sio.on("disconnect", namespace=CUSTOMER_NS)
+async def disconnect(sid, reason=None):
+    state = connections.customers.pop(sid, None)
+    if state is not None and state.customer_id is not None:
+        await actions.run(services.customer_seen, customer_id=state.customer_id)
+
+
+def _joined(sid: str) -> connections.CustomerSocket:
+    state = connections.customers.get(sid)
+    if state is None or state.customer_id is None:
+        raise ChatError(NOT_JOINED, "Send customer:join first.")
+    return state
+
+
+@on_event(CUSTOMER_NS, "customer:join")
+async def join(sid, *args):
+    data = validation.payload(args, JOIN_FIELDS)
+    state = connections.customers[sid]
+    result = await actions.run(
+        services.customer_join,
+        token=validation.token(data),
+        customer_id=state.customer_id,
+        name=validation.name(data),
+        email=validation.email(data),
+        topic=validation.topic(data),
+        last_message_id=validation.cursor(data, "last_message_id"),
+    )
+    if state.customer_id is None:
+        await sio.enter_room(sid, realtime.customer_room(result.customer_id), namespace=CUSTOMER_NS)
+    state.customer_id = result.customer_id
+    state.name = result.customer_name
+    state.conversation_id = result.conversation_id
+    return result.ack
+
+
+@on_event(CUSTOMER_NS, "customer:message")
+async def message(sid, *args):
+    state = _joined(sid)
+    data = validation.payload(args, MESSAGE_FIELDS)
+    text = validation.text(data)
+    client_id = validation.client_id(data)
+    if not state.bucket.take():
+        raise ChatError(RATE_LIMITED, "Too many messages; slow down.")
+    for _ in range(3):
+        if state.conversation_id is None or state.lock.locked():
+            await _reopen(state)
+        draft = services.Draft(
+            conversation_id=state.conversation_id,
+            sender=Sender.CUSTOMER,
+            sender_name=state.name,
+            text=text,
+            client_id=client_id,
+            customer_id=state.customer_id,
+        )
+        try:
+            stored = await writer().submit(draft, sid)
+        except services.ConversationEnded:
+            # Writing after the chat ended opens a new one.
+            if state.conversation_id == draft.conversation_id:
+                state.conversation_id = None
+            continue
+        return {"ok": True, "message": stored.message}
+    raise ChatError(CONFLICT, "The conversation could not be reopened; try again.")
+
+
+async def _reopen(state: connections.CustomerSocket) -> None:
+    async with state.lock:
+        if state.conversation_id is None:
+            state.conversation_id = await actions.run(
+                services.conversation_reopen, customer_id=state.customer_id
+            )
+
+
+@on_event(CUSTOMER_NS, "customer:typing")
+async def typing(sid, *args):
+    state = _joined(sid)
+    data = validation.payload(args, TYPING_FIELDS)
+    is_typing = validation.boolean(data, "is_typing")
+    if state.conversation_id is None:
+        raise ChatError(CONFLICT, "There is no open conversation.")
+    _, agent_id = await database_sync_to_async(services.typing_target)(
+        conversation_id=state.conversation_id, customer_id=state.customer_id
+    )
+    await realtime.customer_typing(state.conversation_id, agent_id, is_typing)
+    return {"ok": True}
+
+
+@on_event(CUSTOMER_NS, "customer:disconnect")
+async def leave(sid, *args):
+    state = _joined(sid)
+    validation.payload(args, NO_FIELDS)
+    await actions.run(services.conversation_end_by_customer, customer_id=state.customer_id)
+    return {"ok": True}
+
+
+@on_event(CUSTOMER_NS, "message:read")
+async def read(sid, *args):
+    state = _joined(sid)
+    data = validation.payload(args, READ_FIELDS)
+    up_to_id = validation.identifier(data, "up_to_id")
+    if state.conversation_id is None:
+        raise ChatError(CONFLICT, "There is no open conversation.")
+    await actions.run(
+        services.message_read,
+        conversation_id=state.conversation_id,
+        up_to_id=up_to_id,
+        customer_id=state.customer_id,
+    )
+    return {"ok": True}
+
+
+answer_unknown_events(CUSTOMER_NS)

@@ -1,0 +1,33 @@
+"""Fixtures shared by every app's tests: a real Daphne with a real database."""
+
+import pytest
+
+from chat.tests import live
+
+
+@pytest.fixture(scope="session")
+def server_template(tmp_path_factory):
+    return live.build_template(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture
+def start_chat_server(server_template, tmp_path_factory):
+    """Start a fresh server (extra environment variables as keywords)."""
+    servers = []
+
+    def start(**env):
+        template, agents = server_template
+        server = live.start_server(
+            template, agents, tmp_path_factory.mktemp("server"), {k: str(v) for k, v in env.items()}
+        )
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def chat_server(start_chat_server):
+    return start_chat_server()

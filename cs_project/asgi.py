@@ -1,0 +1,23 @@
+"""ASGI entry point: Socket.IO at /socket.io/, Django for everything else."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cs_project.settings")
+django_app = get_asgi_application()  # before any model import
+
+import socketio  # noqa: E402
+from channels.routing import ProtocolTypeRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+
+import agents.sockets  # noqa: E402, F401  (registers the /agent handlers)
+import chat.sockets  # noqa: E402, F401  (registers the /customer handlers)
+from chat.socketio_server import sio  # noqa: E402
+
+http_app = ASGIStaticFilesHandler(django_app) if settings.SERVE_STATIC else django_app
+
+application = socketio.ASGIApp(
+    sio, other_asgi_app=ProtocolTypeRouter({"http": http_app}), socketio_path="socket.io"
+)

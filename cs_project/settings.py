@@ -1,0 +1,183 @@
+"""Settings, configured by environment variables with safe defaults.
+
+With no variables set the whole system runs on one machine: SQLite in WAL
+mode, the in-process Socket.IO manager and the in-memory channel layer.
+`DATABASE_URL` and `REDIS_URL` move it to PostgreSQL and Redis.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEFAULT_SECRET_KEY = "insecure-development-key-change-me"
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return default if value in (None, "") else int(value)
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return default if value in (None, "") else float(value)
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", True)
+SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+if not DEBUG and SECRET_KEY == DEFAULT_SECRET_KEY:
+    raise ImproperlyConfigured("Set SECRET_KEY: production refuses the default secret key.")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "channels",
+    "customers",
+    "agents",
+    "chat",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "cs_project.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+ASGI_APPLICATION = "cs_project.asgi.application"
+WSGI_APPLICATION = None
+
+# SQLite: WAL so readers never wait for the writer; IMMEDIATE transactions
+# so two writers queue on the busy timeout instead of failing on upgrade.
+SQLITE_PATH = os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3"))
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{SQLITE_PATH}"), conn_max_age=600
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = None  # opening costs the PRAGMAs
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": ("PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA temp_store=MEMORY;"),
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/socket.io-client", BASE_DIR / "node_modules" / "socket.io-client" / "dist"),
+]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# Daphne serves no static files itself; in the embedded set-up the ASGI app does.
+SERVE_STATIC = env_bool("SERVE_STATIC", True)
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/console/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}
+
+# --- The chat service -------------------------------------------------------
+
+# Origins allowed to open Socket.IO connections besides the page's own origin.
+# Empty means same-origin only; "*" is refused in production.
+SOCKETIO_CORS_ALLOWED_ORIGINS = env_list("SOCKETIO_CORS_ALLOWED_ORIGINS", [])
+if not DEBUG and "*" in SOCKETIO_CORS_ALLOWED_ORIGINS:
+    raise ImproperlyConfigured("SOCKETIO_CORS_ALLOWED_ORIGINS may not be '*' in production.")
+
+CHAT = {
+    # An agent whose last socket is gone this long goes offline.
+    "AGENT_GRACE_SECONDS": env_float("AGENT_GRACE_SECONDS", 60.0),
+    # A conversation whose customer is gone and silent this long is closed.
+    "CUSTOMER_IDLE_SECONDS": env_float("CUSTOMER_IDLE_SECONDS", 30 * 60.0),
+    # How often the sweeper looks for the two above.
+    "SWEEP_INTERVAL_SECONDS": env_float("SWEEP_INTERVAL_SECONDS", 5.0),
+    "DEFAULT_CAPACITY": env_int("AGENT_DEFAULT_CAPACITY", 5),
+    # Customer messages: a token bucket per socket.
+    "CUSTOMER_RATE_BURST": env_int("CUSTOMER_RATE_BURST", 300),
+    "CUSTOMER_RATE_PER_SECOND": env_float("CUSTOMER_RATE_PER_SECOND", 20.0),
+    # Used for queue wait estimates until there is history to go by.
+    "DEFAULT_HANDLE_SECONDS": env_float("DEFAULT_HANDLE_SECONDS", 300.0),
+    # At most this many queued conversations are listed in `queue:update`.
+    "QUEUE_LIST_LIMIT": env_int("QUEUE_LIST_LIMIT", 100),
+}
