@@ -21,6 +21,7 @@ from .models import AgentProfile, AgentStatus
 @transaction.atomic
 def agent_login(*, agent_id: int, new_socket: bool) -> dict:
     """A socket of the agent logged in: count it, and return the console state."""
+    chat_services.lock_assignment()
     if new_socket:
         AgentProfile.objects.filter(id=agent_id).update(sockets=F("sockets") + 1)
     agent = AgentProfile.objects.select_for_update().get(id=agent_id)
@@ -53,6 +54,7 @@ def agent_socket_closed(*, agent_id: int) -> None:
 
 @transaction.atomic
 def agent_set_status(*, agent_id: int, status: str) -> dict:
+    chat_services.lock_assignment()
     agent = AgentProfile.objects.select_for_update().get(id=agent_id)
     agent.status = status
     agent.auto_offline = False
@@ -69,6 +71,7 @@ def agent_set_status(*, agent_id: int, status: str) -> dict:
 @transaction.atomic
 def agents_expire_absent(*, grace_seconds: float) -> list[int]:
     """Agents gone past the grace period go offline; their chats are released."""
+    chat_services.lock_assignment()
     cutoff = timezone.now() - timedelta(seconds=grace_seconds)
     gone = list(
         AgentProfile.objects.select_for_update()
@@ -92,6 +95,7 @@ def presence_reset() -> None:
 
 @transaction.atomic
 def agent_set_capacity(*, agent_id: int, capacity: int) -> None:
+    chat_services.lock_assignment()
     if capacity < 0:
         raise ChatError(CONFLICT, "Capacity cannot be negative.")
     AgentProfile.objects.filter(id=agent_id).update(capacity=capacity)

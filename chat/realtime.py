@@ -65,11 +65,12 @@ async def message_to_recipients(
     """
     sender = message["sender"]
     delivered = False
+    # Always emitted: with several processes the recipient may be connected
+    # to another one. `delivered` only counts what this process can see.
     if sender != "customer":
         room = customer_room(customer_id)
         delivered = has_local_sockets(CUSTOMER_NS, room)
-        if delivered:
-            await sio.emit("agent:message", message, to=room, namespace=CUSTOMER_NS)
+        await sio.emit("agent:message", message, to=room, namespace=CUSTOMER_NS)
     else:
         # The customer's other tabs see their own message too.
         await sio.emit(
@@ -85,8 +86,7 @@ async def message_to_recipients(
             await sio.emit("agent:message", message, to=room, skip_sid=sender_sid, namespace=AGENT_NS)
         else:
             delivered = has_local_sockets(AGENT_NS, room)
-            if delivered:
-                await sio.emit("customer:message", message, to=room, namespace=AGENT_NS)
+            await sio.emit("customer:message", message, to=room, namespace=AGENT_NS)
     return delivered
 
 

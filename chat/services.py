@@ -35,10 +35,20 @@ from .outbox import record
 # --- assignment -------------------------------------------------------------
 
 
+def lock_assignment() -> None:
+    """Take the assignment lock: every agent row, in id order.
+
+    Every transaction that may assign, requeue or end takes it first, before
+    any other row lock, so on PostgreSQL they run one at a time across all
+    processes and can never deadlock; SQLite's IMMEDIATE transactions already
+    admit one writer at a time.
+    """
+    list(AgentProfile.objects.select_for_update().order_by("id").values_list("id"))
+
+
 def _agent_snapshots() -> list[assignment.AgentSnapshot]:
-    # Row locks on every agent serialise assignment across processes on
-    # PostgreSQL; SQLite's IMMEDIATE transactions already admit one writer.
-    profiles = list(AgentProfile.objects.select_for_update().order_by("id"))
+    lock_assignment()
+    profiles = list(AgentProfile.objects.order_by("id"))
     active = dict(
         Conversation.objects.filter(status=ConversationStatus.ACTIVE, agent__isnull=False)
         .values("agent_id")
@@ -160,6 +170,7 @@ def drain() -> None:
 
 @transaction.atomic
 def queue_drain() -> None:
+    lock_assignment()
     drain()
 
 
@@ -245,6 +256,7 @@ def customer_join(
     `customer_id` is the identity the socket already proved (connect auth);
     a token in the payload must name the same customer.
     """
+    lock_assignment()
     if token is not None:
         parsed = tokens.read(token)
         customer = (
@@ -285,6 +297,7 @@ def customer_join(
 @transaction.atomic
 def conversation_reopen(*, customer_id: int, topic: str | None = None) -> int:
     """The customer's open conversation, opening a new one if the last ended."""
+    lock_assignment()
     customer = Customer.objects.select_for_update().get(id=customer_id)
     current = _current_conversation(customer)
     if current is not None and current.status != ConversationStatus.ENDED:
@@ -324,6 +337,7 @@ def _end(conversation: Conversation, reason: str, ended_by: str) -> None:
 
 @transaction.atomic
 def conversation_end_by_customer(*, customer_id: int) -> None:
+    lock_assignment()
     conversation = (
         Conversation.objects.select_for_update()
         .filter(customer_id=customer_id)
@@ -337,7 +351,10 @@ def conversation_end_by_customer(*, customer_id: int) -> None:
 
 def _agents_conversation(conversation_id: int, agent_id: int) -> Conversation:
     conversation = (
-        Conversation.objects.select_for_update().select_related("customer").filter(id=conversation_id).first()
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .filter(id=conversation_id)
+        .first()
     )
     if conversation is None:
         raise ChatError(NOT_FOUND, "No such conversation.")
@@ -352,6 +369,7 @@ def _agents_conversation(conversation_id: int, agent_id: int) -> Conversation:
 
 @transaction.atomic
 def conversation_end_by_agent(*, agent_id: int, conversation_id: int) -> dict:
+    lock_assignment()
     conversation = _agents_conversation(conversation_id, agent_id)
     _end(conversation, EndReason.AGENT_ENDED, conversation.agent.display_name)
     return selectors.conversation_by_id(conversation_id)
@@ -359,6 +377,7 @@ def conversation_end_by_agent(*, agent_id: int, conversation_id: int) -> dict:
 
 @transaction.atomic
 def conversation_close_by_supervisor(*, conversation_id: int) -> None:
+    lock_assignment()
     conversation = Conversation.objects.select_for_update().get(id=conversation_id)
     if conversation.status == ConversationStatus.ENDED:
         raise ChatError(CONFLICT, "The conversation has already ended.")
@@ -367,7 +386,10 @@ def conversation_close_by_supervisor(*, conversation_id: int) -> None:
 
 @transaction.atomic
 def conversation_requeue_by_supervisor(*, conversation_id: int) -> None:
-    conversation = Conversation.objects.select_for_update().select_related("agent").get(id=conversation_id)
+    lock_assignment()
+    conversation = (
+        Conversation.objects.select_for_update(of=("self",)).select_related("agent").get(id=conversation_id)
+    )
     if conversation.status != ConversationStatus.ACTIVE:
         raise ChatError(CONFLICT, "Only active conversations can be returned to the queue.")
     leaving = conversation.agent
@@ -377,6 +399,7 @@ def conversation_requeue_by_supervisor(*, conversation_id: int) -> None:
 
 @transaction.atomic
 def conversation_transfer(*, agent_id: int, conversation_id: int, to_agent_id: int) -> dict:
+    lock_assignment()
     conversation = _agents_conversation(conversation_id, agent_id)
     if to_agent_id == agent_id:
         raise ChatError(INVALID_PAYLOAD, "Transfer to another agent, not yourself.")
@@ -401,6 +424,7 @@ def conversation_transfer(*, agent_id: int, conversation_id: int, to_agent_id: i
 
 @transaction.atomic
 def queue_claim(*, agent_id: int, conversation_id: int | None) -> dict:
+    lock_assignment()
     agents = {a.id: a for a in _agent_snapshots()}
     me = agents[agent_id]
     if me.status == AgentStatus.OFFLINE:
@@ -475,14 +499,20 @@ def conversations_close_idle(*, idle_seconds: float, connected_customer_ids: set
 
     A customer with a socket connected (`connected_customer_ids`) is not gone.
     """
+    lock_assignment()
     cutoff = timezone.now() - timedelta(seconds=idle_seconds)
-    candidates = (
-        Conversation.objects.select_for_update()
-        .exclude(status=ConversationStatus.ENDED)
+    idle_ids = list(
+        Conversation.objects.exclude(status=ConversationStatus.ENDED)
         .filter(created_at__lt=cutoff, customer__last_seen_at__lt=cutoff)
         .annotate(last_customer=Max("messages__created_at", filter=Q(messages__sender=Sender.CUSTOMER)))
         .filter(Q(last_customer__isnull=True) | Q(last_customer__lt=cutoff))
         .exclude(customer_id__in=connected_customer_ids)
+        .values_list("id", flat=True)
+    )
+    candidates = (
+        Conversation.objects.select_for_update(of=("self",))
+        .filter(id__in=idle_ids)
+        .exclude(status=ConversationStatus.ENDED)
         .select_related("customer")
     )
     count = 0

@@ -32,7 +32,7 @@ def origin_allowed(origin: str | None, environ: dict) -> bool:
 
 def _client_manager() -> socketio.AsyncManager | None:
     if settings.REDIS_URL:
-        return socketio.AsyncRedisManager(settings.REDIS_URL)
+        return socketio.AsyncRedisManager(settings.REDIS_URL, channel=f"{settings.REDIS_PREFIX}-socketio")
     return None
 
 

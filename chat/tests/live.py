@@ -63,9 +63,8 @@ def base_env(db_path: Path) -> dict:
     return env
 
 
-def build_template(directory: Path) -> tuple[Path, dict]:
-    db = directory / "template.sqlite3"
-    env = base_env(db)
+def prepare_database(env: dict) -> dict:
+    """Migrate the database `env` points at and create the agent pool."""
     subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     out = subprocess.run(
         [PYTHON, "-c", "import django; django.setup();" + _MAKE_AGENTS, json.dumps(AGENT_POOL)],
@@ -75,7 +74,12 @@ def build_template(directory: Path) -> tuple[Path, dict]:
         capture_output=True,
         text=True,
     )
-    return db, json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def build_template(directory: Path) -> tuple[Path, dict]:
+    db = directory / "template.sqlite3"
+    return db, prepare_database(base_env(db))
 
 
 @dataclass
@@ -108,13 +112,19 @@ class LiveServer:
 
 
 def start_server(template: Path, agents: dict, directory: Path, extra_env: dict | None = None) -> LiveServer:
+    """A Daphne on a fresh copy of the template SQLite database."""
     db = directory / "db.sqlite3"
     shutil.copy(template, db)
-    port = free_port()
     env = base_env(db)
-    env.update(AGENT_GRACE_SECONDS="60", SWEEP_INTERVAL_SECONDS="0.2")
     env.update(extra_env or {})
-    log_path = directory / "daphne.log"
+    return launch(env, agents, directory, db)
+
+
+def launch(env: dict, agents: dict, directory: Path, db: Path | None = None) -> LiveServer:
+    """Start Daphne with `env` on a free port and wait until it listens."""
+    port = free_port()
+    env = {"AGENT_GRACE_SECONDS": "60", "SWEEP_INTERVAL_SECONDS": "0.2", **env}
+    log_path = directory / f"daphne-{port}.log"
     log = open(log_path, "wb")
     process = subprocess.Popen(
         [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "cs_project.asgi:application"],
