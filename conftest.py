@@ -31,3 +31,19 @@ def start_chat_server(server_template, tmp_path_factory):
 @pytest.fixture
 def chat_server(start_chat_server):
     return start_chat_server()
+
+
+@pytest.fixture
+async def browser():
+    """A headless Chromium (Playwright's async API), closed after the test."""
+    from playwright.async_api import async_playwright
+
+    from chat.tests.browser import ARGS, chromium_or_skip
+
+    path = chromium_or_skip()
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=path, headless=True, args=ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()

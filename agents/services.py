@@ -49,7 +49,8 @@ def agent_login(*, agent_id: int, new_socket: bool) -> dict:
 def agent_socket_closed(*, agent_id: int) -> None:
     """A logged-in socket is gone; the grace period starts when none is left."""
     AgentProfile.objects.filter(id=agent_id, sockets__gt=0).update(sockets=F("sockets") - 1)
-    AgentProfile.objects.filter(id=agent_id, sockets=0).update(last_disconnect_at=timezone.now())
+    if AgentProfile.objects.filter(id=agent_id, sockets=0).update(last_disconnect_at=timezone.now()):
+        record("agent_state", agent=selectors.agent_state_by_id(agent_id))
 
 
 @transaction.atomic

@@ -110,6 +110,7 @@ async def internal(sid, *args):
         conversation_id=validation.identifier(data, "conversation_id", required=False),
         client_id=validation.client_id(data),
     )
+    await realtime.internal_to_own_tabs(shape, state.agent_id, sid)
     return {"ok": True, "message": shape}
 
 

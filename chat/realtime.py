@@ -298,6 +298,13 @@ async def run_internal_bridge() -> None:
             log.exception("internal message bridge failed")
 
 
+async def internal_to_own_tabs(message: dict, agent_id: int, sender_sid: str) -> None:
+    """The sender's other sockets (tabs) see what it sent, to stay in step."""
+    await sio.emit(
+        "agent:internal", message, to=agent_room(agent_id), skip_sid=sender_sid, namespace=AGENT_NS
+    )
+
+
 async def _emit_internal(message: dict, sender_id: int, to_agent_id: int | None) -> None:
     if to_agent_id is None:
         sender_sids = list(sio.manager.get_participants(AGENT_NS, agent_room(sender_id)))

@@ -138,6 +138,7 @@ def agent_state(a: AgentProfile, active: int | None = None) -> dict:
         "active": active,
         "capacity": a.capacity,
         "skills": list(a.skills),
+        "connected": a.sockets > 0,
     }
 
 

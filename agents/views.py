@@ -1,0 +1,143 @@
+"""The agent console: one page, and the htmx fragments it swaps in.
+
+Everything live (messages, typing, status, assignment) goes over Socket.IO
+from static/js/console.js; these views only render what is stored.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from chat.models import ConversationStatus
+
+from . import selectors
+from .models import AgentStatus
+
+
+class AgentAuthenticationForm(AuthenticationForm):
+    """Only users with an agent profile may sign in to the console."""
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if selectors.agent_for_user(user) is None:
+            raise ValidationError("This account is not an agent.", code="not_agent")
+
+
+class ConsoleLoginView(auth_views.LoginView):
+    template_name = "agents/login.html"
+    authentication_form = AgentAuthenticationForm
+    redirect_authenticated_user = True
+
+
+def agent_required(view):
+    """Login required, and the user must be an agent (403 otherwise)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        agent = selectors.agent_for_user(request.user)
+        if agent is None:
+            return render(request, "agents/not_agent.html", status=403)
+        request.agent = agent
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@require_GET
+@agent_required
+def console(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "agents/console.html",
+        {"me": request.agent, "statuses": AgentStatus.choices},
+    )
+
+
+@require_GET
+@agent_required
+def conversation_list(request: HttpRequest) -> HttpResponse:
+    conversations = selectors.console_conversations(request.agent.id)
+    return render(request, "agents/fragments/conversation_list.html", {"conversations": conversations})
+
+
+@require_GET
+@agent_required
+def conversation_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    found = selectors.conversation_with_messages(conversation_id)
+    # The open conversation (with a composer) is the assigned agent's only.
+    if found is None or found[0].agent_id != request.agent.id or found[0].status != ConversationStatus.ACTIVE:
+        raise Http404("Not one of your open conversations.")
+    conversation, messages = found
+    return render(
+        request,
+        "agents/fragments/conversation.html",
+        {"conversation": conversation, "messages": messages, "me": request.agent},
+    )
+
+
+@require_GET
+@agent_required
+def customer_panel(request: HttpRequest, customer_id: int) -> HttpResponse:
+    conversations = list(selectors.customer_conversations(customer_id))
+    if not conversations:
+        raise Http404("No such customer.")
+    return render(
+        request,
+        "agents/fragments/customer_panel.html",
+        {"customer": conversations[0].customer, "conversations": conversations},
+    )
+
+
+@require_GET
+@agent_required
+def transcript(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    # Every agent may read any customer's history (PROTOCOL: conversation:history).
+    found = selectors.conversation_with_messages(conversation_id)
+    if found is None:
+        raise Http404("No such conversation.")
+    conversation, messages = found
+    return render(
+        request, "agents/fragments/transcript.html", {"conversation": conversation, "messages": messages}
+    )
+
+
+@require_GET
+@agent_required
+def queue(request: HttpRequest) -> HttpResponse:
+    return render(request, "agents/fragments/queue.html", {"queue": selectors.queue_for_console()})
+
+
+@require_GET
+@agent_required
+def roster(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "agents/fragments/roster.html", {"agents": selectors.roster(), "me": request.agent}
+    )
+
+
+@require_GET
+@agent_required
+def internal_thread(request: HttpRequest) -> HttpResponse:
+    raw = request.GET.get("with", "")
+    with_agent = None
+    if raw:
+        if not raw.isdigit():
+            raise Http404("No such agent.")
+        with_agent = selectors.roster().filter(id=int(raw)).first()
+        if with_agent is None or with_agent.id == request.agent.id:
+            raise Http404("No such agent.")
+    messages = selectors.internal_thread(request.agent.id, with_agent.id if with_agent else None)
+    return render(
+        request,
+        "agents/fragments/internal_thread.html",
+        {"messages": messages, "with_agent": with_agent, "me": request.agent},
+    )
