@@ -457,6 +457,8 @@
   }
 
   function paintThreadBadges() {
+    const current = String(currentThreadKey() === "team" ? "" : currentThreadKey());
+    $$(".roster-item[data-thread]").forEach((node) => node.classList.toggle("current", node.dataset.thread === current));
     let total = 0;
     for (const badge of $$("[data-unread-for]")) {
       const key = badge.dataset.unreadFor === "team" ? "team" : Number(badge.dataset.unreadFor);

@@ -1,0 +1,224 @@
+"""The agent console in a real Chromium against a real server.
+
+Customers are driven with python-socketio (the official Python client); the
+consoles are real pages signed in through the login form.
+"""
+
+import re
+
+import pytest
+from playwright.async_api import expect
+
+from chat.tests.browser import screenshot_path
+from chat.tests.live import Client, customer
+
+pytestmark = pytest.mark.live
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+async def open_console(browser, server, username, viewport=None):
+    """A fresh browser context signed in as `username`, on /console/, connected."""
+    context = await browser.new_context(viewport=viewport or {"width": 1366, "height": 820})
+    page = await context.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda dialog: page.dialogs.append(dialog.message))
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    await page.goto(server.url + "/console/")
+    await page.fill("#id_username", username)
+    await page.fill("#id_password", f"{username}-pass")
+    await page.click("button[type=submit]")
+    await expect(page.locator("#connection")).to_have_text("Connected", timeout=15000)
+    return page
+
+
+async def test_login_is_required_and_only_agents_get_in(browser, chat_server):
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(chat_server.url + "/console/")
+    assert "/accounts/login/" in page.url
+    await page.fill("#id_username", "ann")
+    await page.fill("#id_password", "wrong")
+    await page.click("button[type=submit]")
+    await expect(page.locator(".form-error")).to_be_visible()
+    # A fragment without a session is a redirect to the login page, not data.
+    response = await page.request.get(chat_server.url + "/console/queue/", max_redirects=0)
+    assert response.status == 302
+    page = await open_console(browser, chat_server, "ann")
+    await expect(page.locator(".who")).to_have_text("Ann")
+    await page.click(".logout button")
+    await page.wait_for_url(re.compile(r".*/accounts/login/.*"))
+
+
+async def test_chat_with_typing_read_ticks_and_markup_shown_as_text(browser, chat_server):
+    page = await open_console(browser, chat_server, "ann")
+    carla, join = await customer(chat_server, "Carla <b>", email="carla@example.com")
+    conversation_id = join["conversation"]["id"]
+    item = page.locator(f'.conv-item[data-conversation-id="{conversation_id}"]')
+    await expect(item).to_be_visible()
+    await expect(page.locator(".toast").first).to_contain_text("New customer: Carla <b>")
+
+    sent = await carla.call("customer:message", {"text": XSS, "client_id": "x1"})
+    assert sent["ok"]
+    await expect(item.locator(".unread")).to_have_text("1")
+    await item.click()
+    bubble = page.locator(f'#messages li[data-id="{sent["message"]["id"]}"] .text')
+    await expect(bubble).to_have_text(XSS)
+    assert await page.locator("#messages img").count() == 0
+    # Opening it read the message: the customer is told.
+    status = await carla.wait_for("message:status", lambda s: s["status"] == "read")
+    assert status["up_to_id"] == sent["message"]["id"]
+    await expect(page.locator("#customer-panel h3")).to_have_text("Carla <b>")
+
+    await carla.call("customer:typing", {"is_typing": True})
+    await expect(page.locator("#customer-typing")).to_have_text("The customer is typing…")
+
+    await page.fill("#composer-text", f"Echo: {XSS}")
+    typing = await carla.wait_for("agent:typing")
+    assert typing["is_typing"] is True and typing["agent"]["name"] == "Ann"
+    await page.keyboard.press("Enter")
+    reply = await carla.wait_for("agent:message", lambda m: m["sender"] == "agent")
+    assert reply["text"] == f"Echo: {XSS}"
+    mine = page.locator(f'#messages li[data-id="{reply["id"]}"]')
+    await expect(mine.locator(".tick")).to_have_attribute("aria-label", "delivered")
+    assert (await carla.call("message:read", {"up_to_id": reply["id"]}))["ok"]
+    await expect(mine.locator(".tick")).to_have_attribute("aria-label", "read")
+    await page.screenshot(path=screenshot_path("console-chat"))
+
+    # Earlier conversations' transcripts load on demand.
+    await page.click(f'#customer-panel [hx-get="/console/transcripts/{conversation_id}/"]')
+    await expect(page.locator(f"#transcript-{conversation_id} .msg .text").first).to_be_visible()
+    assert await page.locator("#customer-panel img").count() == 0
+    assert page.dialogs == [] and page.errors == []
+    await carla.disconnect()
+
+
+async def test_transfer_between_two_consoles(browser, chat_server):
+    ann = await open_console(browser, chat_server, "ann")
+    ben = await open_console(browser, chat_server, "ben")
+    # ben is busy so the customer goes to ann.
+    await ben.select_option("#status", "busy")
+    ben_busy = f'.roster-item[data-agent-id="{chat_server.agents["ben"]["id"]}"] .dot.busy'
+    await expect(ann.locator(ben_busy)).to_have_count(1)  # ann's roster heard it
+    dora, join = await customer(chat_server, "Dora")
+    conversation_id = join["conversation"]["id"]
+    assert join["conversation"]["agent"]["name"] == "Ann"
+    await ann.click(f'.conv-item[data-conversation-id="{conversation_id}"]')
+    await expect(ann.locator("#open-conversation")).to_be_visible()
+    ben_id = chat_server.agents["ben"]["id"]
+    await ann.select_option("#transfer-to", str(ben_id))
+    await ann.click("#transfer-button")
+    await expect(ann.locator(".empty-state")).to_contain_text("Transferred to Ben")
+    await expect(ann.locator(f'.conv-item[data-conversation-id="{conversation_id}"]')).to_have_count(0)
+    item = ben.locator(f'.conv-item[data-conversation-id="{conversation_id}"]')
+    await expect(item).to_be_visible()
+    await expect(ben.locator(".toast").first).to_contain_text("Ann transferred Dora to you")
+    assigned = await dora.wait_for("agent:assigned", lambda a: a["transferred"])
+    assert assigned["agent"]["name"] == "Ben"
+    await item.click()
+    await ben.fill("#composer-text", "Hi Dora, Ben here.")
+    await ben.click("#composer button[type=submit]")
+    got = await dora.wait_for("agent:message", lambda m: m["sender"] == "agent")
+    assert got["sender_name"] == "Ben"
+    await ben.screenshot(path=screenshot_path("console-transfer"))
+    await dora.disconnect()
+
+
+async def test_internal_messages_between_consoles_team_and_direct(browser, chat_server):
+    ann = await open_console(browser, chat_server, "ann")
+    ben = await open_console(browser, chat_server, "ben")
+    watcher, _ = await customer(chat_server, "Watcher")
+    for page in (ann, ben):
+        await page.click('.tab-button[data-tab="team-tab"]')
+        await expect(page.locator("#internal-current h3")).to_have_text("Team channel")
+
+    await ann.fill("#internal-text", f"Team: {XSS}")
+    await ann.click("#internal-form button")
+    await expect(ben.locator("#internal-messages .msg .text")).to_have_text(f"Team: {XSS}")
+    await expect(ann.locator("#internal-messages .msg .text")).to_have_text(f"Team: {XSS}")
+
+    # A direct message from ben to ann: ann is on the team thread, so it shows as unread.
+    ann_id = chat_server.agents["ann"]["id"]
+    await ben.click(f'.roster-item[data-agent-id="{ann_id}"]')
+    await expect(ben.locator("#internal-current h3")).to_have_text("Direct · Ann")
+    await ben.fill("#internal-text", "Can you take the billing ones?")
+    await ben.click("#internal-form button")
+    ben_id = chat_server.agents["ben"]["id"]
+    badge = ann.locator(f'[data-unread-for="{ben_id}"]')
+    await expect(badge).to_have_text("1")
+    await ann.click(f'.roster-item[data-agent-id="{ben_id}"]')
+    await expect(ann.locator("#internal-messages .msg .text")).to_have_text("Can you take the billing ones?")
+    await expect(badge).to_be_hidden()
+    await ann.screenshot(path=screenshot_path("console-team"))
+
+    assert chat_server.scalar("select count(*) from chat_internalmessage") == 2
+    assert watcher.of("agent:internal") == []
+    assert ann.dialogs == [] and ben.dialogs == []
+    await watcher.disconnect()
+
+
+async def test_queue_claim_status_persistence_and_tabs_in_step(browser, chat_server):
+    tab1 = await open_console(browser, chat_server, "cat")
+    await tab1.select_option("#status", "busy")
+    await expect(tab1.locator("#status")).to_have_value("busy")
+    eve, join = await customer(chat_server, "Eve", topic="returns")
+    assert join["conversation"]["status"] == "queued"
+    await expect(tab1.locator("#queue-length")).to_have_text("1")
+    await expect(tab1.locator(".queue-item")).to_contain_text("Eve")
+    await tab1.screenshot(path=screenshot_path("console-queue"))
+
+    # A second tab of the same agent: same status, and it follows the first.
+    tab2 = await tab1.context.new_page()
+    await tab2.goto(chat_server.url + "/console/")
+    await expect(tab2.locator("#connection")).to_have_text("Connected")
+    await expect(tab2.locator("#status")).to_have_value("busy")
+    await tab1.click(".queue-item .claim")
+    await expect(tab1.locator("#open-conversation")).to_be_visible()
+    assigned = await eve.wait_for("agent:assigned")
+    assert assigned["agent"]["name"] == "Cat"
+    conversation_id = join["conversation"]["id"]
+    await expect(tab2.locator(f'.conv-item[data-conversation-id="{conversation_id}"]')).to_be_visible()
+    await expect(tab2.locator("#queue-length")).to_have_text("0")
+    await tab2.click(f'.conv-item[data-conversation-id="{conversation_id}"]')
+    await tab1.fill("#composer-text", "Sent from tab one")
+    await tab1.keyboard.press("Enter")
+    await expect(tab2.locator("#messages .msg.mine .text")).to_have_text("Sent from tab one")
+
+    await tab2.select_option("#status", "online")
+    await expect(tab1.locator("#status")).to_have_value("online")
+    await tab1.reload()
+    await expect(tab1.locator("#connection")).to_have_text("Connected")
+    await expect(tab1.locator("#status")).to_have_value("online")
+
+    # Tab title counts new messages while the page is hidden.
+    await tab1.evaluate(
+        "Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});"
+        "document.dispatchEvent(new Event('visibilitychange'))"
+    )
+    await eve.call("customer:message", {"text": "Are you there?"})
+    await expect(tab1).to_have_title(re.compile(r"^\(1\) "))
+    await eve.disconnect()
+
+
+async def test_fragments_need_an_agent_and_show_only_own_open_conversations(browser, chat_server):
+    page = await open_console(browser, chat_server, "ann")
+    other, join = await customer(chat_server, "Fay")  # goes to ann
+    mine = join["conversation"]["id"]
+    ok = await page.request.get(f"{chat_server.url}/console/conversations/{mine}/")
+    assert ok.status == 200 and "Fay" in await ok.text()
+    ben = await Client(chat_server, "/agent").connect(auth={"token": chat_server.agents["ben"]["token"]})
+    await ben.call("agent:login", {})
+    # Transfer it away: it is no longer ann's to open.
+    ann_socket = await Client(chat_server, "/agent").connect(
+        auth={"token": chat_server.agents["ann"]["token"]}
+    )
+    await ann_socket.call("agent:login", {})
+    moved = await ann_socket.call(
+        "session:transfer", {"conversation_id": mine, "to_agent_id": chat_server.agents["ben"]["id"]}
+    )
+    assert moved["ok"], moved
+    gone = await page.request.get(f"{chat_server.url}/console/conversations/{mine}/")
+    assert gone.status == 404
+    for client in (other, ben, ann_socket):
+        await client.disconnect()
