@@ -32,11 +32,13 @@ async def run(service: Callable[..., T], /, **kwargs) -> T:
 
 
 def run_from_sync(service: Callable[..., T], /, **kwargs) -> T:
-    """`run` for synchronous callers inside the server (admin views).
+    """`run` for synchronous callers (admin views, management commands).
 
     The events are sent on the server's event loop, from which Django runs
     sync views in a thread.
     """
+    from . import socketio_server  # noqa: F401  (binds realtime to the server outside Daphne too)
+
     result, events = _call(service, kwargs)
     if events:
         async_to_sync(realtime.dispatch)(events)

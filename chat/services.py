@@ -104,6 +104,9 @@ def _assign(conversation: Conversation, agent_id: int, *, transferred_from: int 
     m = Message.objects.create(
         conversation=conversation, sender=Sender.SYSTEM, sender_name="System", text=note, created_at=now
     )
+    # Agents are only given conversations while connected: what the customer
+    # wrote so far reaches them now, in `customer:new`.
+    mark_delivered(conversation, Sender.CUSTOMER)
     record(
         "assigned",
         conversation=selectors.conversation_by_id(conversation.id),

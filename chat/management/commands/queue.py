@@ -1,0 +1,101 @@
+"""Queue maintenance for operators: status, drain, requeue-stale, close-idle, purge."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from agents.models import AgentProfile
+from chat import services
+from chat.actions import run_from_sync
+from chat.errors import ChatError
+from chat.models import Conversation, ConversationStatus, Message
+
+
+class Command(BaseCommand):
+    help = (
+        "Keep the queue healthy. Actions: status (what waits, who is online), drain (assign what "
+        "fits now), requeue-stale (active chats of agents gone past the grace period), close-idle "
+        "(end chats whose customer left and went quiet), purge (delete ended conversations older "
+        "than --days; --dry-run shows what would go)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("action", choices=["status", "drain", "requeue-stale", "close-idle", "purge"])
+        parser.add_argument("--days", type=int, default=90, help="purge: age of ended conversations (90).")
+        parser.add_argument("--dry-run", action="store_true", help="purge: count only, delete nothing.")
+        parser.add_argument("--batch", type=int, default=500, help="purge: conversations per transaction.")
+
+    def handle(self, *args, action, **options):
+        try:
+            getattr(self, "do_" + action.replace("-", "_"))(**options)
+        except ChatError as error:
+            raise CommandError(error.message) from None
+
+    def do_status(self, **_):
+        counts = dict(Conversation.objects.values_list("status").annotate(n=Count("id")).order_by())
+        self.stdout.write(
+            f"queued {counts.get('queued', 0)}, active {counts.get('active', 0)}, "
+            f"ended {counts.get('ended', 0)}"
+        )
+        head = Conversation.objects.filter(status=ConversationStatus.QUEUED).order_by("queue_order", "id")
+        for position, conversation in enumerate(head.select_related("customer")[:20], start=1):
+            waited = timezone.now() - (conversation.queued_at or conversation.created_at)
+            self.stdout.write(
+                f"  {position:>3}. #{conversation.id} {conversation.customer.name} "
+                f"topic={conversation.topic or '-'} waiting {int(waited.total_seconds())} s"
+            )
+        agents = AgentProfile.objects.annotate(
+            active=Count("conversations", filter=Q(conversations__status=ConversationStatus.ACTIVE))
+        ).order_by("display_name")
+        for agent in agents:
+            self.stdout.write(
+                f"  agent {agent.display_name}: {agent.status}, sockets {agent.sockets}, "
+                f"{agent.active}/{agent.capacity}, skills {','.join(agent.skills) or '-'}"
+            )
+
+    def do_drain(self, **_):
+        before = Conversation.objects.filter(status=ConversationStatus.QUEUED).count()
+        run_from_sync(services.queue_drain)
+        after = Conversation.objects.filter(status=ConversationStatus.QUEUED).count()
+        self.stdout.write(f"assigned {before - after}, still queued {after}")
+
+    def do_requeue_stale(self, **_):
+        from agents.services import agents_expire_absent
+
+        gone = run_from_sync(agents_expire_absent, grace_seconds=settings.CHAT["AGENT_GRACE_SECONDS"])
+        self.stdout.write(f"agents set offline: {len(gone)}")
+
+    def do_close_idle(self, **_):
+        closed = run_from_sync(
+            services.conversations_close_idle,
+            idle_seconds=settings.CHAT["CUSTOMER_IDLE_SECONDS"],
+            connected_customer_ids=set(),
+        )
+        self.stdout.write(f"closed {closed}")
+
+    def do_purge(self, *, days, dry_run, batch, **_):
+        if days < 1:
+            raise CommandError("--days must be 1 or more.")
+        if batch < 1:
+            raise CommandError("--batch must be 1 or more.")
+        cutoff = timezone.now() - timedelta(days=days)
+        old = Conversation.objects.filter(status=ConversationStatus.ENDED, ended_at__lt=cutoff)
+        total = old.count()
+        messages = Message.objects.filter(conversation__in=old).count()
+        if dry_run:
+            self.stdout.write(f"would delete {total} conversations and {messages} messages (dry run)")
+            return
+        done = 0
+        while True:
+            ids = list(old.values_list("id", flat=True)[:batch])
+            if not ids:
+                break
+            Conversation.objects.filter(id__in=ids).delete()
+            done += len(ids)
+            self.stdout.write(f"deleted {done}/{total}")
+        self.stdout.write(f"deleted {done} conversations and {messages} messages")
