@@ -128,15 +128,11 @@ def _assign(conversation: Conversation, agent_id: int, *, transferred_from: int 
         record("queue_changed")
 
 
-def _enqueue(conversation: Conversation, *, at_head: bool = False) -> None:
-    if at_head:
-        head = selectors.queued_conversations().aggregate(m=Min("queue_order"))["m"]
-        order = assignment.requeue_order(head, 1)[0]
-    else:
-        order = time.time_ns() // 1000
+def _enqueue(conversation: Conversation) -> None:
+    """Put a new conversation at the tail of the queue."""
     conversation.status = ConversationStatus.QUEUED
     conversation.agent = None
-    conversation.queue_order = order
+    conversation.queue_order = time.time_ns() // 1000
     conversation.queued_at = timezone.now()
     conversation.save(update_fields=["status", "agent", "queue_order", "queued_at"])
     record("queue_changed")
@@ -315,10 +311,10 @@ def conversation_reopen(*, customer_id: int, topic: str | None = None) -> int:
         return _current_conversation(customer).id
 
 
-def _end(conversation: Conversation, reason: str, ended_by: str) -> None:
+def _end(conversation: Conversation, reason: str, note: str) -> None:
     agent_id = conversation.agent_id
     was_queued = conversation.status == ConversationStatus.QUEUED
-    _system_message(conversation, f"{ended_by} ended the conversation.")
+    _system_message(conversation, note)
     conversation.status = ConversationStatus.ENDED
     conversation.ended_at = timezone.now()
     conversation.end_reason = reason
@@ -349,7 +345,7 @@ def conversation_end_by_customer(*, customer_id: int) -> None:
     )
     if conversation is None:
         raise ChatError(CONFLICT, "There is no open conversation to end.")
-    _end(conversation, EndReason.CUSTOMER_LEFT, conversation.customer.name)
+    _end(conversation, EndReason.CUSTOMER_LEFT, f"{conversation.customer.name} ended the conversation.")
 
 
 def _agents_conversation(conversation_id: int, agent_id: int) -> Conversation:
@@ -374,7 +370,7 @@ def _agents_conversation(conversation_id: int, agent_id: int) -> Conversation:
 def conversation_end_by_agent(*, agent_id: int, conversation_id: int) -> dict:
     lock_assignment()
     conversation = _agents_conversation(conversation_id, agent_id)
-    _end(conversation, EndReason.AGENT_ENDED, conversation.agent.display_name)
+    _end(conversation, EndReason.AGENT_ENDED, f"{conversation.agent.display_name} ended the conversation.")
     return selectors.conversation_by_id(conversation_id)
 
 
@@ -384,7 +380,7 @@ def conversation_close_by_supervisor(*, conversation_id: int) -> None:
     conversation = Conversation.objects.select_for_update().get(id=conversation_id)
     if conversation.status == ConversationStatus.ENDED:
         raise ChatError(CONFLICT, "The conversation has already ended.")
-    _end(conversation, EndReason.CLOSED_BY_SUPERVISOR, "A supervisor")
+    _end(conversation, EndReason.CLOSED_BY_SUPERVISOR, "A supervisor closed the conversation.")
 
 
 @transaction.atomic
@@ -465,7 +461,12 @@ def _requeue_or_end(conversations: list[Conversation], leaving: AgentProfile) ->
     )
     if not others:
         for conversation in conversations:
-            _end(conversation, EndReason.AGENT_OFFLINE, leaving.display_name)
+            _end(
+                conversation,
+                EndReason.AGENT_OFFLINE,
+                f"{leaving.display_name} went offline and no other agent is available. "
+                "Write again to start a new conversation.",
+            )
         return
     head = selectors.queued_conversations().aggregate(m=Min("queue_order"))["m"]
     for conversation, order in zip(
@@ -520,7 +521,9 @@ def conversations_close_idle(*, idle_seconds: float, connected_customer_ids: set
     )
     count = 0
     for conversation in candidates:
-        _end(conversation, EndReason.CUSTOMER_IDLE, "Inactivity")
+        _end(
+            conversation, EndReason.CUSTOMER_IDLE, "The conversation was closed after a period of inactivity."
+        )
         count += 1
     return count
 
