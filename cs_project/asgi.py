@@ -1,5 +1,6 @@
 """ASGI entry point: Socket.IO at /socket.io/, Django for everything else."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -21,3 +22,12 @@ http_app = ASGIStaticFilesHandler(django_app) if settings.SERVE_STATIC else djan
 application = socketio.ASGIApp(
     sio, other_asgi_app=ProtocolTypeRouter({"http": http_app}), socketio_path="socket.io"
 )
+
+# With thousands of sockets, full collections of the start-up heap took
+# 150-180 ms each and made the latency tail (docs/PERFORMANCE.md). Move what
+# start-up built out of the collector's sight and collect young objects in
+# larger batches.
+if settings.GC_TUNING:
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*settings.GC_THRESHOLDS)

@@ -161,6 +161,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
 
+# Garbage collector tuning for the server process (see cs_project/asgi.py).
+GC_TUNING = env_bool("GC_TUNING", True)
+GC_THRESHOLDS = tuple(int(n) for n in env_list("GC_THRESHOLDS", ["50000", "20", "100"]))
+
 # --- The chat service -------------------------------------------------------
 
 # Origins allowed to open Socket.IO connections besides the page's own origin.
