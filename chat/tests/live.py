@@ -217,7 +217,13 @@ class Client:
                 pass
 
     async def disconnect(self) -> None:
-        if self.sio.connected:
+        if not self.sio.connected:
+            return
+        if self.sio.transport() == "polling":
+            # python-engineio's client otherwise waits for its pending
+            # long-poll to time out (30 s); the server sees the close either way.
+            await self.sio.eio.disconnect(abort=True)
+        else:
             await self.sio.disconnect()
 
 
