@@ -33,7 +33,7 @@ async def connect(sid, environ, auth=None):
     )
     if known is None:
         raise ConnectionRefusedError(
-            {"code": "unauthorized", "message": "Log in, or connect with auth: {token}."}
+            "unauthorized", {"code": "unauthorized", "message": "Log in, or connect with auth: {token}."}
         )
     connections.agents[sid] = connections.AgentSocket(agent_id=known[0], name=known[1])
 

@@ -36,7 +36,9 @@ async def connect(sid, environ, auth=None):
             else None
         )
         if known is None:
-            raise ConnectionRefusedError({"code": "invalid_token", "message": "Join without a token."})
+            raise ConnectionRefusedError(
+                "invalid_token", {"code": "invalid_token", "message": "Join without a token."}
+            )
         state.customer_id, state.name, state.conversation_id = known
         await sio.enter_room(sid, realtime.customer_room(state.customer_id), namespace=CUSTOMER_NS)
     connections.customers[sid] = state

@@ -1,6 +1,11 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from .selectors import offered_topics
 
 
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
+    """The customer chat page; everything after the first paint is Socket.IO."""
+    return render(request, "customers/chat.html", {"topics": offered_topics()})
