@@ -33,11 +33,14 @@ AGENTS_ROOM = "agents"
 INTERNAL_GROUP = "chat.internal"
 
 sio: socketio.AsyncServer | None = None
+# True when the Socket.IO manager is in-process (no pub/sub between servers).
+_single_process = True
 
 
 def bind(server: socketio.AsyncServer) -> None:
-    global sio
+    global sio, _single_process
     sio = server
+    _single_process = type(server.manager) is socketio.AsyncManager
 
 
 def customer_room(customer_id: int) -> str:
@@ -52,6 +55,25 @@ def has_local_sockets(namespace: str, room: str) -> bool:
     return bool(sio.manager.rooms.get(namespace, {}).get(room))
 
 
+def _others_here(namespace: str, room: str, skip_sid: str | None) -> bool:
+    members = sio.manager.rooms.get(namespace, {}).get(room)
+    return bool(members) and (skip_sid is None or len(members) > 1 or skip_sid not in members)
+
+
+async def _emit_to_room(
+    event: str, data: dict, namespace: str, room: str, skip_sid: str | None = None
+) -> None:
+    """Emit unless it is certain nobody would receive it.
+
+    With the in-process manager this process sees every socket, so an empty
+    room is skipped (an emit still encodes the packet and schedules tasks).
+    With a pub/sub manager the room may live in another process: always emit.
+    """
+    if _single_process and not _others_here(namespace, room, skip_sid):
+        return
+    await sio.emit(event, data, to=room, skip_sid=skip_sid, namespace=namespace)
+
+
 # --- messages: the hot path -----------------------------------------------------
 
 
@@ -61,32 +83,25 @@ async def message_to_recipients(
     """Send a stored message to the other side and the sender's other tabs.
 
     Returns whether the other side had a socket here (the message is then
-    delivered).
+    delivered). With several processes the recipient may be connected to
+    another one: `delivered` only counts what this process can see.
     """
     sender = message["sender"]
     delivered = False
-    # Always emitted: with several processes the recipient may be connected
-    # to another one. `delivered` only counts what this process can see.
+    customers = customer_room(customer_id)
     if sender != "customer":
-        room = customer_room(customer_id)
-        delivered = has_local_sockets(CUSTOMER_NS, room)
-        await sio.emit("agent:message", message, to=room, namespace=CUSTOMER_NS)
+        delivered = has_local_sockets(CUSTOMER_NS, customers)
+        await _emit_to_room("agent:message", message, CUSTOMER_NS, customers)
     else:
         # The customer's other tabs see their own message too.
-        await sio.emit(
-            "agent:message",
-            message,
-            to=customer_room(customer_id),
-            skip_sid=sender_sid,
-            namespace=CUSTOMER_NS,
-        )
+        await _emit_to_room("agent:message", message, CUSTOMER_NS, customers, skip_sid=sender_sid)
     if agent_id is not None:
-        room = agent_room(agent_id)
+        agents = agent_room(agent_id)
         if sender == "agent":
-            await sio.emit("agent:message", message, to=room, skip_sid=sender_sid, namespace=AGENT_NS)
+            await _emit_to_room("agent:message", message, AGENT_NS, agents, skip_sid=sender_sid)
         else:
-            delivered = has_local_sockets(AGENT_NS, room)
-            await sio.emit("customer:message", message, to=room, namespace=AGENT_NS)
+            delivered = has_local_sockets(AGENT_NS, agents)
+            await _emit_to_room("customer:message", message, AGENT_NS, agents)
     return delivered
 
 

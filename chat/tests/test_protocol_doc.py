@@ -27,9 +27,11 @@ def _section_table(section: str, heading: str) -> set[str]:
 def emitted_events() -> set[tuple[str, str]]:
     source = (ROOT / "chat" / "realtime.py").read_text()
     found = set()
+    namespaces = {"CUSTOMER_NS": CUSTOMER_NS, "AGENT_NS": AGENT_NS}
     for match in re.finditer(r'sio\.emit\(\s*"([^"]+)",(.*?)namespace=(\w+)', source, re.S):
-        namespace = {"CUSTOMER_NS": CUSTOMER_NS, "AGENT_NS": AGENT_NS}[match.group(3)]
-        found.add((namespace, match.group(1)))
+        found.add((namespaces[match.group(3)], match.group(1)))
+    for match in re.finditer(r'_emit_to_room\(\s*"([^"]+)",\s*\w+,\s*(\w+_NS)', source):
+        found.add((namespaces[match.group(2)], match.group(1)))
     return found
 
 
