@@ -82,7 +82,9 @@ def plan_drain(
         if agent is None:
             continue
         plan.append((item.id, agent.id))
-        pool[agent.id] = replace(agent, active=agent.active + 1, last_assigned_at=now)
+        # Each assignment of the drain is later than the one before, so the
+        # agent served first counts as idle longer, as it will be stored.
+        pool[agent.id] = replace(agent, active=agent.active + 1, last_assigned_at=now + len(plan) * 1e-6)
     return plan
 
 

@@ -36,7 +36,28 @@ def _client_manager() -> socketio.AsyncManager | None:
     return None
 
 
-sio = socketio.AsyncServer(
+class ChatSocketServer(socketio.AsyncServer):
+    """python-socketio's server, minus one trap.
+
+    A client may send an ordinary event named `connect` or `disconnect`;
+    python-socketio would hand it to the real connect/disconnect handlers
+    and tear down the socket's state. Here such an event is unknown, like
+    any other name a namespace does not define.
+    """
+
+    async def _handle_event_internal(self, server, sid, eio_sid, data, namespace, id):
+        if data and data[0] in self.reserved_events:
+            if id is not None:
+                error = ChatError(UNKNOWN_EVENT, f"{namespace} has no event {data[0]!r}.")
+                await server._send_packet(
+                    eio_sid,
+                    self.packet_class(socketio.packet.ACK, namespace=namespace, id=id, data=[error.as_ack()]),
+                )
+            return
+        await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+
+
+sio = ChatSocketServer(
     async_mode="asgi",
     client_manager=_client_manager(),
     cors_allowed_origins=origin_allowed,

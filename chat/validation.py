@@ -33,7 +33,7 @@ def _payload_size(value: Any) -> int:
         return 2 + sum(_payload_size(k) + _payload_size(v) + 2 for k, v in value.items())
     if isinstance(value, (int, float, bool)) or value is None:
         return 8
-    return len(json.dumps(value, default=str))
+    return len(json.dumps(value, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass"))
 
 
 def payload(args: tuple, allowed: frozenset[str]) -> dict:
