@@ -222,8 +222,16 @@ HANDLERS = {
 
 
 async def dispatch(events: Iterable[Event]) -> None:
-    """Send what committed services recorded, in the order they recorded it."""
-    for event in events:
+    """Send what committed services recorded, in the order they recorded it.
+
+    An agent's state may be recorded several times in one transaction (say,
+    once per conversation it lost); only the last, committed one is sent.
+    """
+    events = list(events)
+    last_state = {e.data["agent"]["id"]: i for i, e in enumerate(events) if e.kind == "agent_state"}
+    for i, event in enumerate(events):
+        if event.kind == "agent_state" and last_state[event.data["agent"]["id"]] != i:
+            continue
         await HANDLERS[event.kind](**event.data)
 
 
