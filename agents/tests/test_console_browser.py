@@ -222,3 +222,20 @@ async def test_fragments_need_an_agent_and_show_only_own_open_conversations(brow
     assert gone.status == 404
     for client in (other, ben, ann_socket):
         await client.disconnect()
+
+
+async def test_ending_a_conversation_from_the_console(browser, chat_server):
+    page = await open_console(browser, chat_server, "ann")
+    gus, join = await customer(chat_server, "Gus")
+    conversation_id = join["conversation"]["id"]
+    await page.click(f'.conv-item[data-conversation-id="{conversation_id}"]')
+    await expect(page.locator("#open-conversation")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.click("#end-button")
+    await expect(page.locator(".empty-state")).to_contain_text("Conversation ended.")
+    assert (await gus.wait_for("session:end"))["reason"] == "agent_ended"
+    await expect(page.locator(f'.conv-item[data-conversation-id="{conversation_id}"]')).to_have_count(0)
+    assert (
+        chat_server.scalar("select status from chat_conversation where id=?", (conversation_id,)) == "ended"
+    )
+    await gus.disconnect()
