@@ -102,7 +102,7 @@ async def message(sid, *args):
 async def internal(sid, *args):
     state = _logged_in(sid)
     data = validation.payload(args, frozenset({"text", "to_agent_id", "conversation_id", "client_id"}))
-    shape = await actions.run(
+    shape, new = await actions.run(
         chat_services.internal_message_create,
         sender_id=state.agent_id,
         text=validation.text(data),
@@ -110,7 +110,8 @@ async def internal(sid, *args):
         conversation_id=validation.identifier(data, "conversation_id", required=False),
         client_id=validation.client_id(data),
     )
-    await realtime.internal_to_own_tabs(shape, state.agent_id, sid)
+    if new:
+        await realtime.internal_to_own_tabs(shape, state.agent_id, sid)
     return {"ok": True, "message": shape}
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from django.db import close_old_connections
 
-from . import realtime, services
+from . import outbox, realtime, services
 from .errors import INTERNAL, ChatError
 
 log = logging.getLogger(__name__)
@@ -77,28 +77,34 @@ class MessageWriter:
                 continue
             drafts = [p.draft for p in batch]
             try:
-                outcomes = await loop.run_in_executor(self._executor, self._store, drafts, delivered)
+                outcomes, events = await loop.run_in_executor(self._executor, self._store, drafts, delivered)
             except Exception:
                 log.exception("storing a batch of %d messages failed", len(batch))
-                outcomes = await loop.run_in_executor(self._executor, self._store_one_by_one, drafts)
+                outcomes, events = await loop.run_in_executor(self._executor, self._store_one_by_one, drafts)
+            # Conversations opened for this batch are announced before its messages.
+            if events:
+                await realtime.dispatch(events)
             await self._deliver(batch, outcomes)
 
     @staticmethod
-    def _store(drafts: list[services.Draft], delivered: list[int]) -> list:
+    def _store(drafts: list[services.Draft], delivered: list[int]) -> tuple[list, list[outbox.Event]]:
         close_old_connections()
-        return services.messages_store(drafts=drafts, delivered_ids=delivered)
+        with outbox.collecting() as events:
+            outcomes = services.messages_store(drafts=drafts, delivered_ids=delivered)
+        return outcomes, list(events)
 
     @staticmethod
-    def _store_one_by_one(drafts: list[services.Draft]) -> list:
+    def _store_one_by_one(drafts: list[services.Draft]) -> tuple[list, list[outbox.Event]]:
         # After a failed batch: isolate the message that failed it.
         outcomes: list = []
-        for draft in drafts:
-            try:
-                outcomes.extend(services.messages_store(drafts=[draft], delivered_ids=[]))
-            except Exception:
-                log.exception("storing a message failed")
-                outcomes.append(ChatError(INTERNAL, "The message could not be stored."))
-        return outcomes
+        with outbox.collecting() as events:
+            for draft in drafts:
+                try:
+                    outcomes.extend(services.messages_store(drafts=[draft], delivered_ids=[]))
+                except Exception:
+                    log.exception("storing a message failed")
+                    outcomes.append(ChatError(INTERNAL, "The message could not be stored."))
+        return outcomes, list(events)
 
     async def _deliver(self, batch: list[_Pending], outcomes: list) -> None:
         for pending, outcome in zip(batch, outcomes, strict=True):

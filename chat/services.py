@@ -581,13 +581,52 @@ def _check_sender(draft: Draft, conv: tuple | None) -> ChatError | None:
     return None
 
 
+def _redirect_after_end(drafts: list[Draft]) -> None:
+    """Send customer drafts aimed at an ended conversation to the open one.
+
+    Writing after a chat ended opens a new conversation. Doing it here, in
+    draft order, keeps a burst that straddles the end in the order it was
+    sent. Each reopening is its own transaction (taking the assignment lock
+    first, like every assignment). A draft whose client_id is already stored
+    in the ended conversation stays, so the resend returns the stored message.
+    """
+    aimed = {d.conversation_id for d in drafts if d.sender == Sender.CUSTOMER}
+    if not aimed:
+        return
+    ended = set(
+        Conversation.objects.filter(id__in=aimed, status=ConversationStatus.ENDED).values_list(
+            "id", flat=True
+        )
+    )
+    if not ended:
+        return
+    already = set(
+        Message.objects.filter(
+            conversation_id__in=ended,
+            sender=Sender.CUSTOMER,
+            client_id__in={d.client_id for d in drafts if d.client_id is not None},
+        ).values_list("conversation_id", "client_id")
+    )
+    opened: dict[int, int] = {}
+    for d in drafts:
+        if d.sender != Sender.CUSTOMER or d.conversation_id not in ended:
+            continue
+        if (d.conversation_id, d.client_id) in already:
+            continue
+        if d.customer_id not in opened:
+            opened[d.customer_id] = conversation_reopen(customer_id=d.customer_id)
+        d.conversation_id = opened[d.customer_id]
+
+
 def messages_store(*, drafts: list[Draft], delivered_ids: list[int]) -> list[Stored | ChatError]:
     """Store a batch of messages in one transaction (the writer's group commit).
 
     Returns one outcome per draft, in order: the stored message (or the one
     stored earlier under the same client_id) or the error that refused it.
     Also marks `delivered_ids` delivered. Ids follow the drafts' order.
+    Customer drafts for an ended conversation go to a new one first.
     """
+    _redirect_after_end(drafts)
     now = timezone.now()
     with transaction.atomic():
         if delivered_ids:
@@ -721,7 +760,12 @@ def internal_message_create(
     to_agent_id: int | None,
     conversation_id: int | None,
     client_id: str | None,
-) -> dict:
+) -> tuple[dict, bool]:
+    """Store an internal message; returns its shape and whether it is new.
+
+    A resend with a `client_id` already used by this sender returns the
+    stored message (not new) and announces nothing.
+    """
     if client_id is not None:
         earlier = (
             InternalMessage.objects.filter(sender_id=sender_id, client_id=client_id)
@@ -729,7 +773,7 @@ def internal_message_create(
             .first()
         )
         if earlier is not None:
-            return selectors.internal_message_shape(earlier)
+            return selectors.internal_message_shape(earlier), False
     if to_agent_id is not None:
         if to_agent_id == sender_id:
             raise ChatError(INVALID_PAYLOAD, "Send direct messages to another agent.")
@@ -747,7 +791,7 @@ def internal_message_create(
     m = InternalMessage.objects.select_related("sender").get(id=m.id)
     shape = selectors.internal_message_shape(m)
     record("internal", message=shape, sender_id=sender_id, to_agent_id=to_agent_id)
-    return shape
+    return shape, True
 
 
 def history_for_agent(*, customer_id: int, before_id: int | None, limit: int) -> dict:

@@ -87,26 +87,30 @@ async def message(sid, *args):
     client_id = validation.client_id(data)
     if not state.bucket.take():
         raise ChatError(RATE_LIMITED, "Too many messages; slow down.")
-    for _ in range(3):
-        if state.conversation_id is None or state.lock.locked():
-            await _reopen(state)
-        draft = services.Draft(
-            conversation_id=state.conversation_id,
-            sender=Sender.CUSTOMER,
-            sender_name=state.name,
-            text=text,
-            client_id=client_id,
-            customer_id=state.customer_id,
-        )
-        try:
-            stored = await writer().submit(draft, sid)
-        except services.ConversationEnded:
-            # Writing after the chat ended opens a new one.
-            if state.conversation_id == draft.conversation_id:
-                state.conversation_id = None
-            continue
-        return {"ok": True, "message": stored.message}
-    raise ChatError(CONFLICT, "The conversation could not be reopened; try again.")
+    if state.conversation_id is None:
+        await _reopen(state)
+    draft = services.Draft(
+        conversation_id=state.conversation_id,
+        sender=Sender.CUSTOMER,
+        sender_name=state.name,
+        text=text,
+        client_id=client_id,
+        customer_id=state.customer_id,
+    )
+    # No await between receiving the message and queueing it: messages keep
+    # the order they arrived in. Writing after an end is redirected to a new
+    # conversation by the writer itself, in that same order.
+    try:
+        stored = await writer().submit(draft, sid)
+    except services.ConversationEnded:
+        # Only if the conversation ended between the writer's redirect and its
+        # commit; one retry goes to the new one.
+        state.conversation_id = None
+        await _reopen(state)
+        draft.conversation_id = state.conversation_id
+        stored = await writer().submit(draft, sid)
+    state.conversation_id = stored.message["conversation_id"]
+    return {"ok": True, "message": stored.message}
 
 
 async def _reopen(state: connections.CustomerSocket) -> None:
