@@ -121,7 +121,7 @@ async def typing(sid, *args):
     data = validation.payload(args, frozenset({"conversation_id", "is_typing"}))
     conversation_id = validation.identifier(data, "conversation_id")
     is_typing = validation.boolean(data, "is_typing")
-    customer_id, _ = await database_sync_to_async(chat_services.typing_target)(
+    customer_id = await database_sync_to_async(chat_services.typing_target)(
         conversation_id=conversation_id, agent_id=state.agent_id
     )
     await realtime.agent_typing(

@@ -729,10 +729,25 @@ def message_read(
         )
 
 
-def typing_target(
-    *, conversation_id: int, customer_id: int | None = None, agent_id: int | None = None
-) -> tuple[int, int | None]:
-    """(customer id, agent id) of a conversation the sender may type in."""
+def current_conversation_of(*, customer_id: int) -> tuple[int, int | None, str]:
+    """(id, agent id, status) of the customer's latest conversation.
+
+    Every socket of a customer follows it: when one tab starts a new
+    conversation, typing and read receipts from the others go there too.
+    """
+    row = (
+        Conversation.objects.filter(customer_id=customer_id)
+        .order_by("-id")
+        .values_list("id", "agent_id", "status")
+        .first()
+    )
+    if row is None:
+        raise ChatError(CONFLICT, "There is no conversation yet.")
+    return row
+
+
+def typing_target(*, conversation_id: int, agent_id: int) -> int:
+    """The customer id of a conversation this agent may type in."""
     row = (
         Conversation.objects.filter(id=conversation_id)
         .values_list("customer_id", "agent_id", "status")
@@ -740,13 +755,11 @@ def typing_target(
     )
     if row is None:
         raise ChatError(NOT_FOUND, "No such conversation.")
-    if customer_id is not None and row[0] != customer_id:
-        raise ChatError(FORBIDDEN, "Not your conversation.")
-    if agent_id is not None and row[1] != agent_id:
+    if row[1] != agent_id:
         raise ChatError(FORBIDDEN, "The conversation is not assigned to you.")
     if row[2] == ConversationStatus.ENDED:
         raise ChatError(CONFLICT, "The conversation has ended.")
-    return row[0], row[1]
+    return row[0]
 
 
 # --- internal messages -------------------------------------------------------

@@ -126,12 +126,13 @@ async def typing(sid, *args):
     state = _joined(sid)
     data = validation.payload(args, TYPING_FIELDS)
     is_typing = validation.boolean(data, "is_typing")
-    if state.conversation_id is None:
-        raise ChatError(CONFLICT, "There is no open conversation.")
-    _, agent_id = await database_sync_to_async(services.typing_target)(
-        conversation_id=state.conversation_id, customer_id=state.customer_id
+    conversation_id, agent_id, status = await database_sync_to_async(services.current_conversation_of)(
+        customer_id=state.customer_id
     )
-    await realtime.customer_typing(state.conversation_id, agent_id, is_typing)
+    if status == "ended":
+        raise ChatError(CONFLICT, "The conversation has ended.")
+    state.conversation_id = conversation_id
+    await realtime.customer_typing(conversation_id, agent_id, is_typing)
     return {"ok": True}
 
 
@@ -148,11 +149,12 @@ async def read(sid, *args):
     state = _joined(sid)
     data = validation.payload(args, READ_FIELDS)
     up_to_id = validation.identifier(data, "up_to_id")
-    if state.conversation_id is None:
-        raise ChatError(CONFLICT, "There is no open conversation.")
+    conversation_id, _, _ = await database_sync_to_async(services.current_conversation_of)(
+        customer_id=state.customer_id
+    )
     await actions.run(
         services.message_read,
-        conversation_id=state.conversation_id,
+        conversation_id=conversation_id,
         up_to_id=up_to_id,
         customer_id=state.customer_id,
     )

@@ -239,3 +239,38 @@ async def test_ending_a_conversation_from_the_console(browser, chat_server):
         chat_server.scalar("select status from chat_conversation where id=?", (conversation_id,)) == "ended"
     )
     await gus.disconnect()
+
+
+async def test_customer_page_and_console_chat_in_two_browser_contexts(browser, chat_server):
+    """Both pages people use, side by side: typing, messages, read ticks, markup."""
+    from customers.tests.test_chat_page_browser import mine, new_context, open_chat, send, start, theirs
+
+    console = await open_console(browser, chat_server, "ann")
+    page = await open_chat(await new_context(browser), chat_server)
+    await start(page, "Carla", email="carla@example.com")
+    await expect(page.locator("#head-title")).to_contain_text("Ann")
+    item = console.locator(".conv-item").first
+    await expect(item).to_contain_text("Carla")
+    await item.click()
+    await expect(console.locator("#open-conversation")).to_be_visible()
+
+    await page.fill("#composer-text", "Hello there")
+    await expect(console.locator("#customer-typing")).to_have_text("The customer is typing…")
+    await page.press("#composer-text", "Enter")
+    await expect(console.locator('#messages li[data-sender="customer"] .text')).to_have_text("Hello there")
+    # The console has the conversation open and visible: the customer sees it read.
+    await expect(mine(page).locator(".tick")).to_have_attribute("aria-label", "read")
+
+    await console.fill("#composer-text", f"Hi Carla! {XSS}")
+    await expect(page.locator("#typing")).to_contain_text("Ann")
+    await console.press("#composer-text", "Enter")
+    await expect(theirs(page).locator(".text")).to_have_text(f"Hi Carla! {XSS}")
+    await expect(console.locator("#messages li.mine .tick")).to_have_attribute("aria-label", "read")
+
+    await send(page, XSS)
+    await expect(console.locator('#messages li[data-sender="customer"] .text').last).to_have_text(XSS)
+    assert await page.locator("#messages img").count() == 0
+    assert await console.locator("#messages img").count() == 0
+    await console.screenshot(path=screenshot_path("console-with-customer"))
+    assert page.dialogs == [] and console.dialogs == []
+    assert page.errors == [] and console.errors == []
