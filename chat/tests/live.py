@@ -244,3 +244,31 @@ async def agent(server: LiveServer, username: str, status: str | None = None) ->
         result = await client.call("agent:status", {"status": status})
         assert result["ok"], result
     return client, ack
+
+
+# Every table the chat writes to: what a refused event must leave unchanged.
+WRITTEN_TABLES = (
+    "chat_conversation",
+    "chat_message",
+    "chat_internalmessage",
+    "customers_customer",
+    "agents_agentprofile",
+)
+
+
+def snapshot(server: LiveServer) -> dict[str, list[tuple]]:
+    """Every row of every table the chat writes to."""
+    return {table: server.query(f"select * from {table} order by id") for table in WRITTEN_TABLES}
+
+
+def describe_change(before: dict, after: dict) -> str:
+    """'' when nothing changed, else which rows appeared, went or changed."""
+    changes = []
+    for table in WRITTEN_TABLES:
+        old, new = set(before[table]), set(after[table])
+        if old != new:
+            changes.append(
+                f"{table}: {len(before[table])} -> {len(after[table])} rows;"
+                f" now {sorted(new - old, key=repr)[:3]!r}, was {sorted(old - new, key=repr)[:3]!r}"
+            )
+    return "; ".join(changes)

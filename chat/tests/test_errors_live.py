@@ -12,17 +12,10 @@ import asyncio
 import pytest
 import socketio
 
-from .live import Client, LiveServer, agent, customer
+from .live import Client, LiveServer, agent, customer, describe_change, snapshot
 
 pytestmark = pytest.mark.live
 
-TABLES = (
-    "chat_conversation",
-    "chat_message",
-    "chat_internalmessage",
-    "customers_customer",
-    "agents_agentprofile",
-)
 
 INVALID = "invalid_payload"
 TOO_LARGE = "too_large"
@@ -61,25 +54,6 @@ AGENT_EVENTS = (
 
 
 # --- helpers -----------------------------------------------------------------
-
-
-def snapshot(server: LiveServer) -> dict[str, list[tuple]]:
-    """Every row of every table the chat writes to."""
-    return {table: server.query(f"select * from {table} order by id") for table in TABLES}
-
-
-def describe_change(before: dict, after: dict) -> str:
-    """'' when nothing changed, else which rows appeared, went or changed."""
-    changes = []
-    for table in TABLES:
-        old, new = set(before[table]), set(after[table])
-        if old == new:
-            continue
-        changes.append(
-            f"{table}: {len(before[table])} -> {len(after[table])} rows;"
-            f" now {sorted(new - old, key=repr)[:3]!r}, was {sorted(old - new, key=repr)[:3]!r}"
-        )
-    return "; ".join(changes)
 
 
 def error_ack_problem(ack, code: str) -> str | None:

@@ -32,7 +32,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from .live import Client, LiveServer, agent, customer
+from .live import Client, LiveServer, agent, customer, describe_change, snapshot
 
 pytestmark = pytest.mark.live
 
@@ -53,13 +53,6 @@ PROTOCOL_CODES = frozenset(
 INVALID, TOO_LARGE = "invalid_payload", "too_large"
 NOT_JOINED, NOT_LOGGED_IN, UNKNOWN_EVENT = "not_joined", "not_logged_in", "unknown_event"
 
-TABLES = (
-    "chat_conversation",
-    "chat_message",
-    "chat_internalmessage",
-    "customers_customer",
-    "agents_agentprofile",
-)
 
 # About 270 calls in all; raise it for a longer hunt (FUZZ_EXAMPLES_PER_EVENT=200).
 EXAMPLES_PER_EVENT = int(os.environ.get("FUZZ_EXAMPLES_PER_EVENT", "15"))
@@ -378,22 +371,6 @@ def calls(harness: Harness, namespace: str, target: str):
 
 
 # --- the live side ---------------------------------------------------------------------
-
-
-def snapshot(server: LiveServer) -> dict[str, list[tuple]]:
-    return {table: server.query(f"select * from {table} order by id") for table in TABLES}
-
-
-def describe_change(before: dict, after: dict) -> str:
-    changes = []
-    for table in TABLES:
-        old, new = set(before[table]), set(after[table])
-        if old != new:
-            changes.append(
-                f"{table}: {len(before[table])} -> {len(after[table])} rows;"
-                f" now {sorted(new - old, key=repr)[:2]!r}, was {sorted(old - new, key=repr)[:2]!r}"
-            )
-    return "; ".join(changes)
 
 
 def short(value, limit: int = 160) -> str:
