@@ -1,0 +1,486 @@
+"""Run a benchmark scenario against a server this script starts itself.
+
+    python bench/run.py steady      [--server daphne|uvicorn] [--runs 3] [--json out.json]
+    python bench/run.py saturate    [--server ...]
+    python bench/run.py connections [--server ...]
+    python bench/run.py join-storm  [--server ...]
+
+Each run gets a fresh SQLite database and a fresh server process (production
+settings: DEBUG off), agents made for the run, and load from Node workers
+(bench/loadgen.mjs, the official socket.io-client) spread over several
+processes so that the generator is not the bottleneck; its own CPU is
+reported. `DATABASE_URL` / `REDIS_URL` in the environment are passed to the
+server, so the same command measures the scale-out set-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+NODE = shutil.which("node") or "node"
+TICK = os.sysconf("SC_CLK_TCK")
+
+MAKE_AGENTS = """
+import json, sys
+import django
+django.setup()
+from agents.services import agent_create
+count, capacity = int(sys.argv[1]), int(sys.argv[2])
+tokens = [agent_create(username=f"bench{i}", password=None, display_name=f"Bench {i}", capacity=capacity,
+                       skills=[], supervisor=False)[1] for i in range(count)]
+print(json.dumps(tokens))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def raise_open_files() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+class Server:
+    """A server process on a fresh database, with /proc sampling."""
+
+    def __init__(self, kind: str, agents: int, capacity: int) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="bench-"))
+        self.db = self.dir / "db.sqlite3"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "SQLITE_PATH": str(self.db), "PYTHONPATH": str(ROOT)}
+        env["DJANGO_SETTINGS_MODULE"] = "cs_project.settings"
+        env.update(DEBUG="0", SECRET_KEY="bench-only-secret-key", LOG_LEVEL="ERROR", SERVE_STATIC="0")
+        env.setdefault("CUSTOMER_RATE_BURST", "100000")
+        self.env = env
+        subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+        out = subprocess.run(
+            [PYTHON, "-c", MAKE_AGENTS, str(agents), str(capacity)],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        self.tokens = json.loads(out.stdout.strip().splitlines()[-1])
+        if kind == "daphne":
+            command = [
+                PYTHON,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "cs_project.asgi:application",
+            ]
+        else:
+            command = [
+                PYTHON, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port), "--loop", "uvloop",
+                "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--log-level", "warning",
+                "--no-access-log", "cs_project.asgi:application",
+            ]  # fmt: skip
+        self.log = open(self.dir / "server.log", "wb")  # closed in stop()
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.05)
+        raise RuntimeError((self.dir / "server.log").read_text())
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICK
+
+    def rss_kb(self) -> int:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    def scalar(self, sql: str) -> int:
+        import sqlite3
+
+        with sqlite3.connect(self.db) as conn:
+            return conn.execute(sql).fetchone()[0]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def workers(configs: list[dict]) -> list[subprocess.Popen]:
+    return [
+        subprocess.Popen(
+            [NODE, str(ROOT / "bench" / "loadgen.mjs"), json.dumps(c)], cwd=ROOT, stdout=subprocess.PIPE
+        )
+        for c in configs
+    ]
+
+
+def collect(procs: list[subprocess.Popen], timeout: float) -> list[dict]:
+    results = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=timeout)
+        if proc.returncode != 0:
+            raise RuntimeError(f"load worker failed ({proc.returncode})")
+        results.append(json.loads(out))
+    return results
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(len(values) * p))], 2)
+
+
+def latency_stats(values: list[float]) -> dict:
+    return {
+        "p50": percentile(values, 0.50),
+        "p90": percentile(values, 0.90),
+        "p99": percentile(values, 0.99),
+        "max": round(max(values), 2) if values else None,
+        "count": len(values),
+    }
+
+
+# --- scenarios ------------------------------------------------------------------
+
+
+def run_chat(kind: str, conversations: int, rate: float, duration: float, agents: int = 10) -> dict:
+    """`conversations` chats, `rate` messages per second in each (half each way)."""
+    capacity = -(-conversations // agents)
+    server = Server(kind, agents, capacity)
+    try:
+        n_workers = max(1, min(4, conversations // 250))
+        now_ms = time.time() * 1000
+        customers_at = now_ms + 3000
+        start_at = customers_at + 2000 + conversations * 6
+        end_at = start_at + duration * 1000
+        configs = []
+        for w in range(n_workers):
+            configs.append(
+                {
+                    "mode": "chat",
+                    "url": server.url,
+                    "prefix": f"w{w}",
+                    "agent_tokens": server.tokens[w::n_workers],
+                    "customers": conversations // n_workers + (1 if w < conversations % n_workers else 0),
+                    "rate_per_conversation": rate,
+                    "customers_at": customers_at,
+                    "start_at": start_at,
+                    "end_at": end_at,
+                    "drain_ms": 3000,
+                }
+            )
+        procs = workers(configs)
+        time.sleep(max(0, start_at / 1000 - time.time()))
+        cpu0, t0 = server.cpu_seconds(), time.monotonic()
+        time.sleep(max(0, end_at / 1000 - time.time()))
+        cpu1, t1 = server.cpu_seconds(), time.monotonic()
+        rss = server.rss_kb()
+        results = collect(procs, timeout=120 + duration)
+        stored = server.scalar("select count(*) from chat_message where sender != 'system'")
+    finally:
+        server.stop()
+    report = {
+        "scenario": "chat",
+        "server": kind,
+        "conversations": conversations,
+        "rate_per_conversation": rate,
+    }
+    for direction in ("c2a", "a2c"):
+        acked = [cid for r in results for cid in r["acked"][direction]]
+        got = [cid for r in results for cid, _ in r["received"][direction]]
+        latencies = [ms for r in results for _, ms in r["received"][direction]]
+        seen: dict[str, int] = {}
+        for cid in got:
+            seen[cid] = seen.get(cid, 0) + 1
+        report[direction] = {
+            "acked": len(acked),
+            "received": len(got),
+            "lost": len(set(acked) - set(seen)),
+            "duplicated": sum(1 for n in seen.values() if n > 1),
+            "latency_ms": latency_stats(latencies),
+        }
+    acked_total = report["c2a"]["acked"] + report["a2c"]["acked"]
+    report.update(
+        duration_s=duration,
+        offered_msgs_per_s=round(conversations * rate, 1),
+        stored_msgs_per_s=round(acked_total / duration, 1),
+        delivered_msgs_per_s=round((report["c2a"]["received"] + report["a2c"]["received"]) / duration, 1),
+        stored_rows=stored,
+        errors=sum(r["errors"] for r in results),
+        connections_held=sum(r["held"] for r in results),
+        server_cpu_percent=round(100 * (cpu1 - cpu0) / (t1 - t0), 1),
+        server_rss_mb=round(rss / 1024, 1),
+        server_rss_kb_per_connection=round(rss / max(1, sum(r["held"] for r in results)), 1),
+        generator_cpu_percent=round(100 * sum(r["cpu_s"] for r in results) / (duration + 3), 1),
+        generator_processes=len(results),
+    )
+    return report
+
+
+def steady(kind: str, args) -> dict:
+    report = run_chat(kind, args.conversations or 1000, args.rate or 1.0, args.duration or 60)
+    report["scenario"] = "steady"
+    return report
+
+
+def saturate(kind: str, args) -> dict:
+    """Raise the total rate until customer-to-agent p99 passes 50 ms."""
+    conversations = args.conversations or 1000
+    steps = []
+    best = None
+    for total in args.steps or [1000, 1500, 2000, 2500, 3000, 3500, 4000]:
+        step = run_chat(kind, conversations, total / conversations, args.duration or 15)
+        p99 = step["c2a"]["latency_ms"]["p99"]
+        steps.append(step)
+        print(
+            f"  {kind} {total} msg/s offered: stored {step['stored_msgs_per_s']}/s, c2a p99 {p99} ms",
+            flush=True,
+        )
+        if p99 is None or p99 > 50 or step["c2a"]["lost"] or step["a2c"]["lost"]:
+            break
+        best = step
+    return {
+        "scenario": "saturate",
+        "server": kind,
+        "best_msgs_per_s_under_50ms_p99": best["stored_msgs_per_s"] if best else 0,
+        "steps": steps,
+    }
+
+
+def connections(kind: str, args) -> dict:
+    server = Server(kind, 1, 1)
+    marks = {}
+    try:
+        time.sleep(1)
+        base = server.rss_kb()
+        held, procs = 0, []
+        for target in args.targets or [5000, 10000]:
+            need = target - held
+            per = 2500
+            configs = [
+                {"mode": "idle", "url": server.url, "count": min(per, need - i), "hold_ms": 600_000}
+                for i in range(0, need, per)
+            ]
+            new = workers(configs)
+            for proc in new:
+                line = proc.stdout.readline()
+                held += json.loads(line)["held"]
+            procs += new
+            time.sleep(2)
+            rss = server.rss_kb()
+            marks[target] = {
+                "held": held,
+                "rss_mb": round(rss / 1024, 1),
+                "kb_per_socket": round((rss - base) / max(1, held), 2),
+            }
+            print(
+                f"  {kind}: {held} sockets, RSS {rss / 1024:.0f} MB, {marks[target]['kb_per_socket']} KB each"
+            )
+        for proc in procs:
+            proc.kill()
+    finally:
+        server.stop()
+    return {
+        "scenario": "connections",
+        "server": kind,
+        "baseline_rss_mb": round(base / 1024, 1),
+        "marks": marks,
+    }
+
+
+def join_storm(kind: str, args) -> dict:
+    count = args.conversations or 1000
+    agents, capacity = 10, 50
+    server = Server(kind, agents, capacity)
+    try:
+        # The agents log in first (they must hold a socket to be given customers).
+        start_at = time.time() * 1000 + 4000 + count * 3
+        hold = workers(
+            [
+                {
+                    "mode": "chat",
+                    "url": server.url,
+                    "prefix": "agents",
+                    "agent_tokens": server.tokens,
+                    "customers": 0,
+                    "rate_per_conversation": 0,
+                    "customers_at": 0,
+                    "start_at": 0,
+                    "end_at": start_at + 15000,
+                    "drain_ms": 0,
+                }
+            ]
+        )
+        n_workers = 4
+        procs = workers(
+            [
+                {"mode": "join", "url": server.url, "prefix": f"j{w}",
+                 "count": count // n_workers + (1 if w < count % n_workers else 0),
+                 "within_ms": 1000, "start_at": start_at}
+                for w in range(n_workers)
+            ]
+        )  # fmt: skip
+        results = [r for out in collect(procs, timeout=120) for r in out["results"]]
+        for proc in hold:
+            proc.kill()
+        queued = server.scalar("select count(*) from chat_conversation where status='queued'")
+        active = server.scalar("select count(*) from chat_conversation where status='active'")
+    finally:
+        server.stop()
+    positions = sorted(r["position"] for r in results if r["status"] == "queued")
+    last = max(r["done_at"] for r in results)
+    return {
+        "scenario": "join-storm",
+        "server": kind,
+        "customers": len(results),
+        "all_placed_after_s": round((last - start_at) / 1000, 3),
+        "join_ack_ms": latency_stats([r["ms"] for r in results]),
+        "active": active,
+        "queued": queued,
+        "positions_correct": positions == list(range(1, len(positions) + 1)) and len(positions) == queued,
+        "failed": sum(1 for r in results if not r["ok"]),
+    }
+
+
+SCENARIOS = {"steady": steady, "saturate": saturate, "connections": connections, "join-storm": join_storm}
+
+# The figure each scenario is judged by, for medians over runs.
+HEADLINE = {
+    "steady": lambda r: r["c2a"]["latency_ms"]["p99"],
+    "saturate": lambda r: r["best_msgs_per_s_under_50ms_p99"],
+    "connections": lambda r: max(r["marks"].values(), key=lambda m: m["held"])["kb_per_socket"],
+    "join-storm": lambda r: r["all_placed_after_s"],
+}
+
+
+def table(report: dict) -> str:
+    if report["scenario"] in ("steady", "chat"):
+        rows = [
+            ("offered msg/s", report["offered_msgs_per_s"]),
+            ("stored msg/s", report["stored_msgs_per_s"]),
+            ("delivered msg/s", report["delivered_msgs_per_s"]),
+        ]
+        for direction, label in (("c2a", "customer→agent"), ("a2c", "agent→customer")):
+            lat = report[direction]["latency_ms"]
+            rows.append(
+                (f"{label} p50/p90/p99/max ms", f"{lat['p50']} / {lat['p90']} / {lat['p99']} / {lat['max']}")
+            )
+            rows.append(
+                (
+                    f"{label} lost / duplicated",
+                    f"{report[direction]['lost']} / {report[direction]['duplicated']}",
+                )
+            )
+        rows += [
+            ("connections held", report["connections_held"]),
+            ("server CPU %", report["server_cpu_percent"]),
+            (
+                "server RSS MB (KB per connection)",
+                f"{report['server_rss_mb']} ({report['server_rss_kb_per_connection']})",
+            ),
+            (
+                "generator CPU % (processes)",
+                f"{report['generator_cpu_percent']} ({report['generator_processes']})",
+            ),
+        ]
+    elif report["scenario"] == "saturate":
+        rows = [("best msg/s with p99 < 50 ms", report["best_msgs_per_s_under_50ms_p99"])]
+        for step in report["steps"]:
+            lat = step["c2a"]["latency_ms"]
+            lost = step["c2a"]["lost"] + step["a2c"]["lost"]
+            cpu = step["server_cpu_percent"]
+            figures = f"stored {step['stored_msgs_per_s']}/s, p99 {lat['p99']} ms, CPU {cpu}%"
+            rows.append((f"offered {step['offered_msgs_per_s']}", f"{figures}, lost {lost}"))
+    elif report["scenario"] == "connections":
+        rows = [("baseline RSS MB", report["baseline_rss_mb"])]
+        rows += [(f"{n} sockets", f"held {m['held']}, RSS {m['rss_mb']} MB, {m['kb_per_socket']} KB/socket")
+                 for n, m in report["marks"].items()]  # fmt: skip
+    else:
+        rows = [
+            (k, report[k])
+            for k in ("customers", "all_placed_after_s", "active", "queued", "positions_correct", "failed")
+        ]
+        ack = report["join_ack_ms"]
+        rows.append(("join ack ms p50/p99/max", f"{ack['p50']} / {ack['p99']} / {ack['max']}"))
+    width = max(len(str(k)) for k, _ in rows)
+    return "\n".join(f"  {str(k).ljust(width)}  {v}" for k, v in rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("--server", choices=["daphne", "uvicorn", "both"], default="both")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--duration", type=float, help="seconds of load (per step for saturate)")
+    parser.add_argument("--conversations", type=int, help="conversations (customers for join-storm)")
+    parser.add_argument("--rate", type=float, help="steady: messages per second per conversation")
+    parser.add_argument(
+        "--steps", type=lambda s: [int(x) for x in s.split(",")], help="saturate: total rates"
+    )
+    parser.add_argument(
+        "--targets", type=lambda s: [int(x) for x in s.split(",")], help="connections: socket counts"
+    )
+    parser.add_argument("--json", type=Path, help="write every run's report here")
+    args = parser.parse_args(argv)
+    raise_open_files()
+    kinds = ["daphne", "uvicorn"] if args.server == "both" else [args.server]
+    reports = []
+    for kind in kinds:
+        runs = []
+        for i in range(args.runs):
+            print(f"{args.scenario} on {kind}, run {i + 1}/{args.runs}", flush=True)
+            report = SCENARIOS[args.scenario](kind, args)
+            print(table(report), flush=True)
+            runs.append(report)
+        headline = [HEADLINE[args.scenario](r) for r in runs]
+        summary = {
+            "scenario": args.scenario,
+            "server": kind,
+            "runs": runs,
+            "median": statistics.median(headline),
+        }
+        print(
+            f"{args.scenario} on {kind}: median headline {summary['median']} over {len(runs)} run(s)\n",
+            flush=True,
+        )
+        reports.append(summary)
+    if args.json:
+        args.json.write_text(json.dumps(reports, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
