@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# daphne (default) or uvicorn, the faster one in docs/PERFORMANCE.md.
+SERVER ?= daphne
 
 .PHONY: run test setup lint format clean
 
@@ -22,7 +24,12 @@ run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo_setup
 	@echo "Serving on http://$(HOST):$(PORT)/ (customer chat), /admin/ (supervisors)"
+ifeq ($(SERVER),uvicorn)
+	$(VENV)/bin/uvicorn --host $(HOST) --port $(PORT) --loop uvloop --ws websockets-sansio \
+		--ws-per-message-deflate false cs_project.asgi:application
+else
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) cs_project.asgi:application
+endif
 
 test: setup
 	$(VENV)/bin/ruff check .

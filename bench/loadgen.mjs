@@ -26,6 +26,11 @@ function connect(namespace, auth) {
   });
 }
 
+// Exit only once stdout is flushed: a pipe takes large writes in pieces.
+function finish(result) {
+  process.stdout.write(JSON.stringify(result), () => process.exit(0));
+}
+
 async function inBatches(items, size, fn) {
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
 }
@@ -90,8 +95,7 @@ async function chat() {
   timers.forEach(clearInterval);
   const cpu = process.cpuUsage(cpuStart);
   const held = customers.filter((s) => s.connected).length + agents.filter((a) => a.socket.connected).length;
-  process.stdout.write(JSON.stringify({ received, acked, errors, held, cpu_s: (cpu.user + cpu.system) / 1e6 }));
-  process.exit(0);
+  finish({ received, acked, errors, held, cpu_s: (cpu.user + cpu.system) / 1e6 });
 }
 
 async function idle() {
@@ -128,8 +132,7 @@ async function join() {
       });
     }),
   );
-  process.stdout.write(JSON.stringify({ results }));
-  process.exit(0);
+  finish({ results });
 }
 
 ({ chat, idle, join })[config.mode]().catch((err) => {
