@@ -182,7 +182,8 @@ def run_chat(kind: str, conversations: int, rate: float, duration: float, agents
         n_workers = max(1, min(4, conversations // 250))
         now_ms = time.time() * 1000
         customers_at = now_ms + 3000
-        start_at = customers_at + 2000 + conversations * 6
+        # Joins take about 6 ms each on an idle machine; leave room for a busy one.
+        start_at = customers_at + 3000 + conversations * 15
         end_at = start_at + duration * 1000
         configs = []
         for w in range(n_workers):

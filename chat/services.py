@@ -505,14 +505,16 @@ def conversations_close_idle(*, idle_seconds: float, connected_customer_ids: set
     """
     lock_assignment()
     cutoff = timezone.now() - timedelta(seconds=idle_seconds)
-    idle_ids = list(
+    rows = list(
         Conversation.objects.exclude(status=ConversationStatus.ENDED)
         .filter(created_at__lt=cutoff, customer__last_seen_at__lt=cutoff)
         .annotate(last_customer=Max("messages__created_at", filter=Q(messages__sender=Sender.CUSTOMER)))
         .filter(Q(last_customer__isnull=True) | Q(last_customer__lt=cutoff))
-        .exclude(customer_id__in=connected_customer_ids)
-        .values_list("id", flat=True)
+        .values_list("id", "customer_id")
     )
+    # Filtered here rather than in SQL: with thousands of sockets the list
+    # would outgrow the database's limit on query parameters.
+    idle_ids = [id_ for id_, customer_id in rows if customer_id not in connected_customer_ids]
     candidates = (
         Conversation.objects.select_for_update(of=("self",))
         .filter(id__in=idle_ids)

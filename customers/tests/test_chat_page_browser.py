@@ -55,6 +55,14 @@ async def start(page, name="Carla", email="", topic=""):
     await expect(page.locator("#start-form")).to_be_hidden()
 
 
+async def started_chat(browser, server, name="Carla", **fields):
+    """A new browser context on the chat page, with the chat started."""
+    context = await new_context(browser)
+    page = await open_chat(context, server)
+    await start(page, name, **fields)
+    return context, page
+
+
 async def send(page, text):
     await page.fill("#composer-text", text)
     await page.press("#composer-text", "Enter")
@@ -161,9 +169,7 @@ async def test_customer_and_agent_chat_both_ways_with_typing_and_read_ticks(brow
 
 
 async def test_queue_position_when_no_agent_is_logged_in_then_assignment(browser, chat_server):
-    context = await new_context(browser)
-    page = await open_chat(context, chat_server)
-    await start(page, "Quinn")
+    context, page = await started_chat(browser, chat_server, "Quinn")
     banner = page.locator("#queue-banner")
     # No agent online: no estimate either.
     await expect(banner).to_have_text("Waiting for an agent — you are number 1")
@@ -191,9 +197,7 @@ async def test_queue_position_when_all_agents_are_busy_then_assignment(browser, 
     second, _ = await customer(chat_server, "Second")
     await ann.wait_for("customer:new", count=2)
 
-    context = await new_context(browser)
-    page = await open_chat(context, chat_server)
-    await start(page, "Queued")
+    context, page = await started_chat(browser, chat_server, "Queued")
     banner = page.locator("#queue-banner")
     # Ann is online, so the server estimates the wait and the page shows it.
     waiting = re.compile(r"^Waiting for an agent — you are number 1 \((about \d+ min|less than a minute)\)$")
@@ -224,9 +228,7 @@ async def test_queue_position_when_all_agents_are_busy_then_assignment(browser, 
 async def test_topic_routes_to_an_agent_with_that_skill(browser, chat_server):
     ann, _ = await agent(chat_server, "ann")
     bill, _ = await agent(chat_server, "bill")
-    context = await new_context(browser)
-    page = await open_chat(context, chat_server)
-    await start(page, "Tom", topic="billing")
+    context, page = await started_chat(browser, chat_server, "Tom", topic="billing")
     await expect(page.locator("#head-title")).to_have_text("You're chatting with Bill")
     new = await bill.wait_for("customer:new")
     assert new["conversation"]["topic"] == "billing"
@@ -238,9 +240,7 @@ async def test_topic_routes_to_an_agent_with_that_skill(browser, chat_server):
 
 async def test_reload_and_second_tab_lose_nothing_and_double_nothing(browser, chat_server):
     ann, _ = await agent(chat_server, "ann")
-    context = await new_context(browser)
-    page = await open_chat(context, chat_server)
-    await start(page, "Rita")
+    context, page = await started_chat(browser, chat_server, "Rita")
     for i in range(3):
         await send(page, f"message {i}")
     await expect(mine(page)).to_have_count(3)
@@ -296,9 +296,7 @@ async def test_reload_and_second_tab_lose_nothing_and_double_nothing(browser, ch
 
 async def test_offline_period_keeps_typed_messages_and_sends_them_once_in_order(browser, chat_server):
     ann, _ = await agent(chat_server, "ann")
-    context = await new_context(browser)
-    page = await open_chat(context, chat_server)
-    await start(page, "Olga")
+    context, page = await started_chat(browser, chat_server, "Olga")
     await send(page, "before")
     await ann.wait_for("customer:message", lambda m: m["text"] == "before")
     conversation_id = (await ann.wait_for("customer:new"))["conversation"]["id"]
@@ -347,9 +345,7 @@ async def test_offline_period_keeps_typed_messages_and_sends_them_once_in_order(
 
 async def test_messages_typed_offline_survive_a_reload(browser, chat_server):
     ann, _ = await agent(chat_server, "ann")
-    context = await new_context(browser)
-    page = await open_chat(context, chat_server)
-    await start(page, "Ursula")
+    context, page = await started_chat(browser, chat_server, "Ursula")
     await send(page, "first")
     await ann.wait_for("customer:message", lambda m: m["text"] == "first")
 
@@ -379,9 +375,7 @@ async def test_messages_typed_offline_survive_a_reload(browser, chat_server):
 
 async def test_two_tabs_through_a_dropped_network_show_each_message_once(browser, chat_server):
     ann, _ = await agent(chat_server, "ann")
-    context = await new_context(browser)
-    page = await open_chat(context, chat_server)
-    await start(page, "Tina")
+    context, page = await started_chat(browser, chat_server, "Tina")
     await expect(page.locator("#head-title")).to_have_text("You're chatting with Ann")
     tab2 = await open_chat(context, chat_server)
     await expect(tab2.locator("#head-title")).to_have_text("You're chatting with Ann")
@@ -413,9 +407,7 @@ async def test_two_tabs_through_a_dropped_network_show_each_message_once(browser
 
 async def test_a_resend_after_a_lost_ack_is_stored_and_shown_once(browser, chat_server):
     ann, _ = await agent(chat_server, "ann")
-    context = await new_context(browser)
-    page = await open_chat(context, chat_server)
-    await start(page, "Lea")
+    context, page = await started_chat(browser, chat_server, "Lea")
     await send(page, "did this arrive?")
     stored = await ann.wait_for("customer:message", lambda m: m["text"] == "did this arrive?")
     await expect(mine(page)).to_have_count(1)
@@ -439,9 +431,7 @@ async def test_a_resend_after_a_lost_ack_is_stored_and_shown_once(browser, chat_
 
 async def test_markup_in_messages_shows_as_text_and_runs_nothing(browser, chat_server):
     ann, _ = await agent(chat_server, "ann")
-    context = await new_context(browser)
-    page = await open_chat(context, chat_server)
-    await start(page, "Xavier")
+    context, page = await started_chat(browser, chat_server, "Xavier")
     conversation_id = (await ann.wait_for("customer:new"))["conversation"]["id"]
 
     await send(page, XSS)
@@ -468,9 +458,7 @@ async def test_markup_in_messages_shows_as_text_and_runs_nothing(browser, chat_s
 
 async def test_customer_ends_the_chat_and_starts_a_new_one(browser, chat_server):
     ann, _ = await agent(chat_server, "ann")
-    context = await new_context(browser)
-    page = await open_chat(context, chat_server)
-    await start(page, "Erin")
+    context, page = await started_chat(browser, chat_server, "Erin")
     await expect(page.locator("#head-title")).to_have_text("You're chatting with Ann")
     first = (await ann.wait_for("customer:new"))["conversation"]["id"]
     await send(page, "Thanks, that's all")
@@ -528,9 +516,7 @@ async def test_customer_ends_the_chat_and_starts_a_new_one(browser, chat_server)
 
 async def test_agent_ending_shows_a_clear_note_that_survives_a_reload(browser, chat_server):
     ann, _ = await agent(chat_server, "ann")
-    context = await new_context(browser)
-    page = await open_chat(context, chat_server)
-    await start(page, "Nina")
+    context, page = await started_chat(browser, chat_server, "Nina")
     new = await ann.wait_for("customer:new")
     await ann.call("agent:typing", {"conversation_id": new["conversation"]["id"], "is_typing": True})
     await expect(page.locator("#typing")).to_have_text("Ann is typing…")
