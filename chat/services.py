@@ -47,7 +47,8 @@ def lock_assignment() -> None:
 
 
 def _agent_snapshots() -> list[assignment.AgentSnapshot]:
-    lock_assignment()
+    """Every agent, as the assignment rules see it. The caller holds the
+    assignment lock (every service that assigns takes it first)."""
     profiles = list(AgentProfile.objects.order_by("id"))
     active = dict(
         Conversation.objects.filter(status=ConversationStatus.ACTIVE, agent__isnull=False)
@@ -149,7 +150,10 @@ def _place(conversation: Conversation) -> None:
 
 
 def drain() -> None:
-    """Serve the queue in order while agents have room (inside a transaction)."""
+    """Serve the queue in order while agents have room.
+
+    Runs inside the caller's transaction, which holds the assignment lock.
+    """
     agents = _agent_snapshots()
     if not any(assignment.accepts_new(a) for a in agents):
         return
