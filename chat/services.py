@@ -8,7 +8,7 @@ synchronous: the async transport calls them through `chat.actions.run`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -46,10 +46,12 @@ def lock_assignment() -> None:
     list(AgentProfile.objects.select_for_update().order_by("id").values_list("id"))
 
 
-def _agent_snapshots() -> list[assignment.AgentSnapshot]:
-    """Every agent, as the assignment rules see it. The caller holds the
-    assignment lock (every service that assigns takes it first)."""
-    profiles = list(AgentProfile.objects.order_by("id"))
+def _agent_snapshots(profiles: list[AgentProfile] | None = None) -> list[assignment.AgentSnapshot]:
+    """Every agent (or `profiles`, freshly loaded), as the assignment rules
+    see it. The caller holds the assignment lock (every service that assigns
+    takes it first)."""
+    if profiles is None:
+        profiles = list(AgentProfile.objects.order_by("id"))
     active = dict(
         Conversation.objects.filter(status=ConversationStatus.ACTIVE, agent__isnull=False)
         .values("agent_id")
@@ -276,7 +278,7 @@ def customer_join(
     else:
         if name is None:
             raise ChatError(INVALID_PAYLOAD, "`name` is required to start a chat.")
-        customer = Customer.objects.create(name=name, email=email or "")
+        return _start_customers([Start(name=name, email=email, topic=topic)])[0]
     customer.last_seen_at = timezone.now()
     customer.save(update_fields=["last_seen_at"])
     conversation = _current_conversation(customer)
@@ -295,6 +297,119 @@ def customer_join(
         "queue_position": _queue_position(conversation),
     }
     return JoinResult(ack, customer.id, customer.name, conversation.id)
+
+
+@dataclass(frozen=True)
+class Start:
+    """A new customer's first `customer:join` (no token)."""
+
+    name: str
+    email: str | None
+    topic: str | None
+
+
+@transaction.atomic
+def customers_start(*, starts: list[Start]) -> list[JoinResult]:
+    """Create customers with their first conversations, many at once.
+
+    One assignment lock, one look at the agents and a few bulk inserts serve
+    the whole batch, where one join at a time cost about twenty queries: this
+    is what lets a storm of new visitors be placed in time. Each conversation
+    is placed as `_place` would place it, in the order of `starts`.
+    """
+    lock_assignment()
+    return _start_customers(starts)
+
+
+def _start_customers(starts: list[Start]) -> list[JoinResult]:
+    now = timezone.now()
+    profiles = {p.id: p for p in AgentProfile.objects.order_by("id")}
+    pool = {a.id: a for a in _agent_snapshots(list(profiles.values()))}
+    known = assignment.known_skills_of(pool.values())
+    customers = Customer.objects.bulk_create(
+        [Customer(name=s.name, email=s.email or "", last_seen_at=now) for s in starts]
+    )
+    queue = selectors.queued_conversations().aggregate(n=Count("id"), last=Max("queue_order"))
+    waiting = queue["n"]
+    # After everyone waiting, even if the clock went back.
+    next_order = max(time.time_ns() // 1000, (queue["last"] or 0) + 1)
+    conversations: list[Conversation] = []
+    positions: list[int | None] = []
+    for i, (start, customer) in enumerate(zip(starts, customers, strict=True)):
+        chosen = assignment.pick_agent(list(pool.values()), start.topic, known)
+        if chosen is None:
+            waiting += 1
+            positions.append(waiting)
+            conversations.append(
+                Conversation(
+                    customer=customer,
+                    status=ConversationStatus.QUEUED,
+                    topic=start.topic,
+                    queue_order=next_order + i,
+                    queued_at=now,
+                )
+            )
+            continue
+        # A microsecond apart, so the longest-idle rule sees them in order.
+        at = now + timedelta(microseconds=i)
+        pool[chosen.id] = replace(chosen, active=chosen.active + 1, last_assigned_at=at.timestamp())
+        positions.append(None)
+        conversations.append(
+            Conversation(
+                customer=customer,
+                agent=profiles[chosen.id],
+                status=ConversationStatus.ACTIVE,
+                topic=start.topic,
+                assigned_at=at,
+            )
+        )
+    Conversation.objects.bulk_create(conversations)
+    assigned = [c for c in conversations if c.agent_id is not None]
+    notes = {
+        c.id: Message(
+            conversation=c,
+            sender=Sender.SYSTEM,
+            sender_name="System",
+            text=f"{c.agent.display_name} joined the conversation.",
+            created_at=c.assigned_at,
+        )
+        for c in assigned
+    }
+    Message.objects.bulk_create(notes.values())
+    last_assigned = {c.agent_id: c.assigned_at for c in assigned}  # the last one wins
+    for agent_id, at in last_assigned.items():
+        AgentProfile.objects.filter(id=agent_id).update(last_assigned_at=at)
+
+    results = []
+    for conversation, customer, position in zip(conversations, customers, positions, strict=True):
+        conversation.unread_count = 0
+        conversation.customer_conversations = 1
+        shape = selectors.conversation_shape(conversation)
+        messages = [selectors.message_shape(notes[conversation.id])] if conversation.id in notes else []
+        if conversation.agent_id is not None:
+            record(
+                "assigned",
+                conversation=shape,
+                messages=messages,
+                customer_id=customer.id,
+                agent_id=conversation.agent_id,
+                transferred_from=None,
+            )
+            record("message", message=messages[0], customer_id=customer.id, agent_id=None)
+        ack = {
+            "ok": True,
+            "token": tokens.issue(customer.id, customer.token_key),
+            "customer": selectors.customer_shape(customer, 1),
+            "conversation": shape,
+            "messages": messages,
+            "queue_position": position,
+        }
+        results.append(JoinResult(ack, customer.id, customer.name, conversation.id))
+    for agent_id in last_assigned:
+        record("agent_state", agent=selectors.agent_state(profiles[agent_id], pool[agent_id].active))
+    if len(assigned) < len(conversations):
+        record("queue_changed")
+    return results
 
 
 @transaction.atomic

@@ -10,8 +10,8 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from socketio.exceptions import ConnectionRefusedError
 
-from . import actions, background, connections, realtime, services, validation
-from .errors import CONFLICT, NOT_JOINED, RATE_LIMITED, ChatError
+from . import actions, background, connections, join_batcher, realtime, services, validation
+from .errors import CONFLICT, INVALID_PAYLOAD, NOT_JOINED, RATE_LIMITED, ChatError
 from .message_writer import writer
 from .models import Sender
 from .realtime import CUSTOMER_NS
@@ -62,15 +62,26 @@ def _joined(sid: str) -> connections.CustomerSocket:
 async def join(sid, *args):
     data = validation.payload(args, JOIN_FIELDS)
     state = connections.customers[sid]
-    result = await actions.run(
-        services.customer_join,
-        token=validation.token(data),
-        customer_id=state.customer_id,
-        name=validation.name(data),
-        email=validation.email(data),
-        topic=validation.topic(data),
-        last_message_id=validation.cursor(data, "last_message_id"),
-    )
+    token = validation.token(data)
+    name = validation.name(data)
+    email = validation.email(data)
+    topic = validation.topic(data)
+    last_message_id = validation.cursor(data, "last_message_id")
+    if token is None and state.customer_id is None:
+        if name is None:
+            raise ChatError(INVALID_PAYLOAD, "`name` is required to start a chat.")
+        # A new visitor: placed together with everyone else starting now.
+        result = await join_batcher.batcher().submit(services.Start(name=name, email=email, topic=topic))
+    else:
+        result = await actions.run(
+            services.customer_join,
+            token=token,
+            customer_id=state.customer_id,
+            name=name,
+            email=email,
+            topic=topic,
+            last_message_id=last_message_id,
+        )
     if state.customer_id is None:
         await sio.enter_room(sid, realtime.customer_room(result.customer_id), namespace=CUSTOMER_NS)
     state.customer_id = result.customer_id

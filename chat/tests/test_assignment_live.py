@@ -508,6 +508,63 @@ async def test_concurrent_joins_each_conversation_goes_to_one_agent(chat_server)
     await close(ann, ben, *joined)
 
 
+async def test_a_burst_of_new_customers_is_placed_as_one_at_a_time_would(chat_server):
+    """New customers joining at once are placed together (one transaction);
+    each must still get exactly what joining alone would give."""
+    ann, _ = await agent(chat_server, "ann")
+    ben, _ = await agent(chat_server, "ben")
+    bill, _ = await agent(chat_server, "bill")
+    by_id = {agent_id(chat_server, n): c for n, c in (("ann", ann), ("ben", ben), ("bill", bill))}
+    clients = [await Client(chat_server, "/customer").connect() for _ in range(16)]
+    topics = ["billing" if i % 2 else None for i in range(16)]
+    acks = await asyncio.gather(
+        *(
+            c.call("customer:join", {"name": f"B{i}", "topic": t})
+            for i, (c, t) in enumerate(zip(clients, topics, strict=True))
+        )
+    )
+    assert all(ack["ok"] for ack in acks), acks
+    billing = [a for a, t in zip(acks, topics, strict=True) if t == "billing"]
+    other = [a for a, t in zip(acks, topics, strict=True) if t is None]
+    # Billing needs bill's skill (capacity 2); the rest go to ann and ben (2 each).
+    assert [a["conversation"]["agent"]["name"] for a in billing if a["conversation"]["agent"]] == ["Bill"] * 2
+    assert sorted(a["conversation"]["agent"]["name"] for a in other if a["conversation"]["agent"]) == [
+        "Ann", "Ann", "Ben", "Ben"
+    ]  # fmt: skip
+    check_database(chat_server)
+    # Each waiting customer was told its true place in the stored queue.
+    order = queued_ids(chat_server)
+    queued = [a for a in acks if a["conversation"]["status"] == "queued"]
+    assert len(order) == len(queued) == 10
+    assert sorted((a["queue_position"], conv_id(a)) for a in queued) == [
+        (i + 1, c) for i, c in enumerate(order)
+    ]
+    for ack in acks:
+        conversation = ack["conversation"]
+        assert ack["customer"]["conversations_count"] == 1 and conversation["unread"] == 0
+        if conversation["status"] == "active":
+            assert ack["queue_position"] is None
+            note = f"{conversation['agent']['name']} joined the conversation."
+            assert [(m["sender"], m["text"]) for m in ack["messages"]] == [("system", note)]
+            new = await by_id[conversation["agent"]["id"]].wait_for(
+                "customer:new", lambda n, i=conversation["id"]: n["conversation"]["id"] == i
+            )
+            assert new["conversation"] == conversation and new["messages"] == ack["messages"]
+        else:
+            assert ack["messages"] == [] and conversation["agent"] is None
+        # The same customer resuming by token sees the same conversation, as stored.
+        again = await Client(chat_server, "/customer").connect()
+        resumed = await again.call("customer:join", {"token": ack["token"]})
+        # (Resuming marks what was waiting for the customer delivered.)
+        unmarked = [{**m, "status": "sent"} for m in resumed["messages"]]
+        assert resumed["ok"] and unmarked == ack["messages"]
+        assert resumed["queue_position"] == ack["queue_position"]
+        without_seen = lambda c: {**c, "customer": {**c["customer"], "last_seen_at": None}}  # noqa: E731
+        assert without_seen(resumed["conversation"]) == without_seen(conversation)
+        await again.disconnect()
+    await close(ann, ben, bill, *clients)
+
+
 # --- session:transfer --------------------------------------------------------------------
 
 
