@@ -3,28 +3,40 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
 
 from .ratelimit import TokenBucket
 
 
-@dataclass
+@dataclass(slots=True)
 class CustomerSocket:
     customer_id: int | None = None
     name: str = ""
     conversation_id: int | None = None
-    # Held while (re)opening a conversation, so this socket opens one only.
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    bucket: TokenBucket = field(
-        default_factory=lambda: TokenBucket(
-            settings.CHAT["CUSTOMER_RATE_BURST"], settings.CHAT["CUSTOMER_RATE_PER_SECOND"]
-        )
-    )
+    # Made on first use: most sockets never need them, and a server holds
+    # tens of thousands of sockets (docs/PERFORMANCE.md, `connections`).
+    _lock: asyncio.Lock | None = None
+    _bucket: TokenBucket | None = None
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        """Held while (re)opening a conversation, so this socket opens one only."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
+
+    @property
+    def bucket(self) -> TokenBucket:
+        if self._bucket is None:
+            self._bucket = TokenBucket(
+                settings.CHAT["CUSTOMER_RATE_BURST"], settings.CHAT["CUSTOMER_RATE_PER_SECOND"]
+            )
+        return self._bucket
 
 
-@dataclass
+@dataclass(slots=True)
 class AgentSocket:
     agent_id: int
     name: str
