@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
@@ -762,17 +762,12 @@ def messages_store(*, drafts: list[Draft], delivered_ids: list[int]) -> list[Sto
                 "id", "status", "agent_id", "customer_id"
             )
         }
-        keyed = [d for d in drafts if d.client_id is not None]
-        earlier: dict[tuple, Message] = {}
-        if keyed:
-            for m in Message.objects.filter(
-                conversation_id__in={d.conversation_id for d in keyed},
-                client_id__in={d.client_id for d in keyed},
-            ):
-                earlier[(m.conversation_id, m.sender, m.client_id)] = m
+        earlier = _messages_under(
+            {(d.conversation_id, d.sender, d.client_id) for d in drafts if d.client_id is not None}
+        )
         outcomes: list = []
-        created: list[Message] = []
-        in_batch: dict[tuple, Message] = {}
+        created: list[_NewMessage] = []
+        in_batch: dict[tuple, _NewMessage] = {}
         for d in drafts:
             conv = convs.get(d.conversation_id)
             error = _check_sender(d, conv)
@@ -790,20 +785,12 @@ def messages_store(*, drafts: list[Draft], delivered_ids: list[int]) -> list[Sto
             if d.client_id is not None and key in in_batch:
                 outcomes.append((in_batch[key], False))
                 continue
-            m = Message(
-                conversation_id=d.conversation_id,
-                sender=d.sender,
-                sender_agent_id=d.agent_id,
-                sender_name=d.sender_name,
-                text=d.text,
-                client_id=d.client_id,
-                created_at=now,
-            )
+            m = _NewMessage(d.conversation_id, d.sender, d.agent_id, d.sender_name, d.text, d.client_id, now)
             created.append(m)
             if d.client_id is not None:
                 in_batch[key] = m
             outcomes.append((m, True))
-        Message.objects.bulk_create(created)
+        _insert_messages(created)
     result: list[Stored | ChatError] = []
     for outcome in outcomes:
         if isinstance(outcome, ChatError):
@@ -813,6 +800,72 @@ def messages_store(*, drafts: list[Draft], delivered_ids: list[int]) -> list[Sto
         conv = convs[m.conversation_id]
         result.append(Stored(selectors.message_shape(m), conv[3], conv[2], new))
     return result
+
+
+# The message hot path writes its SQL by hand: building a few hundred model
+# instances and compiling them through the ORM cost more than storing them
+# (docs/PERFORMANCE.md). Both SQLite and PostgreSQL run these statements.
+
+# Rows per statement, under SQLite's default limit of 999 parameters.
+_ROWS_PER_INSERT = 120  # 8 parameters each
+_KEYS_PER_LOOKUP = 300  # 3 parameters each
+_MESSAGE_COLUMNS = (
+    "conversation_id, sender, sender_agent_id, sender_name, text, client_id, created_at, status"
+)
+
+
+@dataclass(slots=True)
+class _NewMessage:
+    """A message row being inserted; what selectors.message_shape reads."""
+
+    conversation_id: int
+    sender: str
+    sender_agent_id: int | None
+    sender_name: str
+    text: str
+    client_id: str | None
+    created_at: datetime
+    status: int = DeliveryStatus.SENT
+    id: int | None = None
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _messages_under(keys: set[tuple[int, str, str]]) -> dict[tuple, Message]:
+    """Messages stored earlier under these (conversation, sender, client_id) keys.
+
+    An OR of exact keys: each is one probe of the unique index, where
+    `conversation_id IN (..) AND client_id IN (..)` would read every keyed
+    message of each conversation, more with every message sent.
+    """
+    found: dict[tuple, Message] = {}
+    table = connection.ops.quote_name(Message._meta.db_table)
+    for chunk in _chunks(list(keys), _KEYS_PER_LOOKUP):
+        where = " OR ".join(["(conversation_id = %s AND sender = %s AND client_id = %s)"] * len(chunk))
+        params = [value for key in chunk for value in key]
+        for m in Message.objects.raw(f"SELECT * FROM {table} WHERE {where}", params):
+            found[(m.conversation_id, m.sender, m.client_id)] = m
+    return found
+
+
+def _insert_messages(rows: list[_NewMessage]) -> None:
+    """Insert `rows` in their order and set their ids."""
+    table = connection.ops.quote_name(Message._meta.db_table)
+    with connection.cursor() as cursor:
+        for chunk in _chunks(rows, _ROWS_PER_INSERT):
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+            params = []
+            for m in chunk:
+                created_at = connection.ops.adapt_datetimefield_value(m.created_at)
+                params += (m.conversation_id, m.sender, m.sender_agent_id, m.sender_name, m.text)
+                params += (m.client_id, created_at, m.status)
+            cursor.execute(f"INSERT INTO {table} ({_MESSAGE_COLUMNS}) VALUES {values} RETURNING id", params)
+            # RETURNING may list rows in any order; one statement numbers its
+            # rows in the order of VALUES, so the ids sorted are theirs.
+            for m, (new_id,) in zip(chunk, sorted(cursor.fetchall()), strict=True):
+                m.id = new_id
 
 
 @transaction.atomic

@@ -96,6 +96,18 @@ async def test_assignment_is_atomic_and_messages_cross_processes(two_servers):
     assert sent["ok"], sent
     got = await agent_client.wait_for("customer:message", lambda m: m.get("client_id") == "x-1")
     assert got["id"] == sent["message"]["id"]
+    # On PostgreSQL too: a resend returns the stored message, a burst keeps its order.
+    again = await client.call("customer:message", {"text": "across processes", "client_id": "x-1"})
+    assert again["message"]["id"] == sent["message"]["id"]
+    burst = await asyncio.gather(
+        *(tab.call("customer:message", {"text": f"b{i}", "client_id": f"b-{i}"}) for i in range(40))
+    )
+    assert [b["message"]["text"] for b in sorted(burst, key=lambda b: b["message"]["id"])] == [
+        f"b{i}" for i in range(40)
+    ]
+    await agent_client.wait_for("customer:message", lambda m: m["text"] == "b39")
+    relayed = [m["text"] for m in agent_client.of("customer:message") if m["text"].startswith("b")]
+    assert relayed == [f"b{i}" for i in range(40)]
     conversation_id = ack["conversation"]["id"]
     reply = await agent_client.call("agent:message", {"conversation_id": conversation_id, "text": "and back"})
     assert reply["ok"]
