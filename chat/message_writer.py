@@ -60,8 +60,16 @@ class MessageWriter:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        # Batch N is sent while batch N+1 is stored: the database and the
+        # sockets work at the same time, and sending stays in id order.
+        sending: asyncio.Task | None = None
         while True:
             if not self._queue:
+                if sending is not None:
+                    # Its delivered marks belong to the next store.
+                    await sending
+                    sending = None
+                    continue
                 # Delivered marks ride along with the next batch; when no
                 # batch comes soon they are stored on their own.
                 try:
@@ -81,10 +89,9 @@ class MessageWriter:
             except Exception:
                 log.exception("storing a batch of %d messages failed", len(batch))
                 outcomes, events = await loop.run_in_executor(self._executor, self._store_one_by_one, drafts)
-            # Conversations opened for this batch are announced before its messages.
-            if events:
-                await realtime.dispatch(events)
-            await self._deliver(batch, outcomes)
+            if sending is not None:
+                await sending
+            sending = loop.create_task(self._send(batch, outcomes, events))
 
     @staticmethod
     def _store(drafts: list[services.Draft], delivered: list[int]) -> tuple[list, list[outbox.Event]]:
@@ -105,6 +112,15 @@ class MessageWriter:
                     log.exception("storing a message failed")
                     outcomes.append(ChatError(INTERNAL, "The message could not be stored."))
         return outcomes, list(events)
+
+    async def _send(self, batch: list[_Pending], outcomes: list, events: list[outbox.Event]) -> None:
+        # Conversations opened for this batch are announced before its messages.
+        if events:
+            try:
+                await realtime.dispatch(events)
+            except Exception:
+                log.exception("sending the events of a message batch failed")
+        await self._deliver(batch, outcomes)
 
     async def _deliver(self, batch: list[_Pending], outcomes: list) -> None:
         for pending, outcome in zip(batch, outcomes, strict=True):

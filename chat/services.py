@@ -853,14 +853,18 @@ def _messages_under(keys: set[tuple[int, str, str]]) -> dict[tuple, Message]:
 def _insert_messages(rows: list[_NewMessage]) -> None:
     """Insert `rows` in their order and set their ids."""
     table = connection.ops.quote_name(Message._meta.db_table)
+    # A batch shares one timestamp: adapt each distinct one once.
+    stamps = {}
+    for m in rows:
+        if id(m.created_at) not in stamps:
+            stamps[id(m.created_at)] = connection.ops.adapt_datetimefield_value(m.created_at)
     with connection.cursor() as cursor:
         for chunk in _chunks(rows, _ROWS_PER_INSERT):
             values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
             params = []
             for m in chunk:
-                created_at = connection.ops.adapt_datetimefield_value(m.created_at)
                 params += (m.conversation_id, m.sender, m.sender_agent_id, m.sender_name, m.text)
-                params += (m.client_id, created_at, m.status)
+                params += (m.client_id, stamps[id(m.created_at)], m.status)
             cursor.execute(f"INSERT INTO {table} ({_MESSAGE_COLUMNS}) VALUES {values} RETURNING id", params)
             # RETURNING may list rows in any order; one statement numbers its
             # rows in the order of VALUES, so the ids sorted are theirs.
