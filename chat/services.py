@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
@@ -19,7 +19,7 @@ from agents.models import AgentProfile, AgentStatus
 from customers import tokens
 from customers.models import Customer
 
-from . import assignment, selectors
+from . import assignment, message_sql, selectors
 from .errors import CONFLICT, FORBIDDEN, INVALID_PAYLOAD, NOT_FOUND, ChatError
 from .models import (
     Conversation,
@@ -714,11 +714,8 @@ def _redirect_after_end(drafts: list[Draft]) -> None:
     aimed = {d.conversation_id for d in drafts if d.sender == Sender.CUSTOMER}
     if not aimed:
         return
-    ended = set(
-        Conversation.objects.filter(id__in=aimed, status=ConversationStatus.ENDED).values_list(
-            "id", flat=True
-        )
-    )
+    rows = message_sql.conversation_rows(aimed)
+    ended = {i for i, row in rows.items() if row[1] == ConversationStatus.ENDED}
     if not ended:
         return
     already = set(
@@ -751,23 +748,16 @@ def messages_store(*, drafts: list[Draft], delivered_ids: list[int]) -> list[Sto
     now = timezone.now()
     with transaction.atomic():
         if delivered_ids:
-            Message.objects.filter(id__in=delivered_ids, status=DeliveryStatus.SENT).update(
-                status=DeliveryStatus.DELIVERED
-            )
+            message_sql.mark_delivered(delivered_ids)
         if not drafts:
             return []
-        convs = {
-            row[0]: row
-            for row in Conversation.objects.filter(id__in={d.conversation_id for d in drafts}).values_list(
-                "id", "status", "agent_id", "customer_id"
-            )
-        }
+        convs = message_sql.conversation_rows({d.conversation_id for d in drafts})
         earlier = _messages_under(
             {(d.conversation_id, d.sender, d.client_id) for d in drafts if d.client_id is not None}
         )
         outcomes: list = []
-        created: list[_NewMessage] = []
-        in_batch: dict[tuple, _NewMessage] = {}
+        created: list[message_sql.NewMessage] = []
+        in_batch: dict[tuple, message_sql.NewMessage] = {}
         for d in drafts:
             conv = convs.get(d.conversation_id)
             error = _check_sender(d, conv)
@@ -785,12 +775,14 @@ def messages_store(*, drafts: list[Draft], delivered_ids: list[int]) -> list[Sto
             if d.client_id is not None and key in in_batch:
                 outcomes.append((in_batch[key], False))
                 continue
-            m = _NewMessage(d.conversation_id, d.sender, d.agent_id, d.sender_name, d.text, d.client_id, now)
+            m = message_sql.NewMessage(
+                d.conversation_id, d.sender, d.agent_id, d.sender_name, d.text, d.client_id, now
+            )
             created.append(m)
             if d.client_id is not None:
                 in_batch[key] = m
             outcomes.append((m, True))
-        _insert_messages(created)
+        message_sql.insert_messages(created)
     result: list[Stored | ChatError] = []
     for outcome in outcomes:
         if isinstance(outcome, ChatError):
@@ -802,74 +794,12 @@ def messages_store(*, drafts: list[Draft], delivered_ids: list[int]) -> list[Sto
     return result
 
 
-# The message hot path writes its SQL by hand: building a few hundred model
-# instances and compiling them through the ORM cost more than storing them
-# (docs/PERFORMANCE.md). Both SQLite and PostgreSQL run these statements.
-
-# Rows per statement, under SQLite's default limit of 999 parameters.
-_ROWS_PER_INSERT = 120  # 8 parameters each
-_KEYS_PER_LOOKUP = 300  # 3 parameters each
-_MESSAGE_COLUMNS = (
-    "conversation_id, sender, sender_agent_id, sender_name, text, client_id, created_at, status"
-)
-
-
-@dataclass(slots=True)
-class _NewMessage:
-    """A message row being inserted; what selectors.message_shape reads."""
-
-    conversation_id: int
-    sender: str
-    sender_agent_id: int | None
-    sender_name: str
-    text: str
-    client_id: str | None
-    created_at: datetime
-    status: int = DeliveryStatus.SENT
-    id: int | None = None
-
-
-def _chunks(items: list, size: int) -> list[list]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
 def _messages_under(keys: set[tuple[int, str, str]]) -> dict[tuple, Message]:
-    """Messages stored earlier under these (conversation, sender, client_id) keys.
-
-    An OR of exact keys: each is one probe of the unique index, where
-    `conversation_id IN (..) AND client_id IN (..)` would read every keyed
-    message of each conversation, more with every message sent.
-    """
-    found: dict[tuple, Message] = {}
-    table = connection.ops.quote_name(Message._meta.db_table)
-    for chunk in _chunks(list(keys), _KEYS_PER_LOOKUP):
-        where = " OR ".join(["(conversation_id = %s AND sender = %s AND client_id = %s)"] * len(chunk))
-        params = [value for key in chunk for value in key]
-        for m in Message.objects.raw(f"SELECT * FROM {table} WHERE {where}", params):
-            found[(m.conversation_id, m.sender, m.client_id)] = m
-    return found
-
-
-def _insert_messages(rows: list[_NewMessage]) -> None:
-    """Insert `rows` in their order and set their ids."""
-    table = connection.ops.quote_name(Message._meta.db_table)
-    # A batch shares one timestamp: adapt each distinct one once.
-    stamps = {}
-    for m in rows:
-        if id(m.created_at) not in stamps:
-            stamps[id(m.created_at)] = connection.ops.adapt_datetimefield_value(m.created_at)
-    with connection.cursor() as cursor:
-        for chunk in _chunks(rows, _ROWS_PER_INSERT):
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
-            params = []
-            for m in chunk:
-                params += (m.conversation_id, m.sender, m.sender_agent_id, m.sender_name, m.text)
-                params += (m.client_id, stamps[id(m.created_at)], m.status)
-            cursor.execute(f"INSERT INTO {table} ({_MESSAGE_COLUMNS}) VALUES {values} RETURNING id", params)
-            # RETURNING may list rows in any order; one statement numbers its
-            # rows in the order of VALUES, so the ids sorted are theirs.
-            for m, (new_id,) in zip(chunk, sorted(cursor.fetchall()), strict=True):
-                m.id = new_id
+    """Messages stored earlier under these (conversation, sender, client_id) keys."""
+    ids = message_sql.message_ids_under(keys)
+    if not ids:
+        return {}
+    return {(m.conversation_id, m.sender, m.client_id): m for m in Message.objects.filter(id__in=ids)}
 
 
 @transaction.atomic
