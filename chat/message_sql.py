@@ -80,7 +80,11 @@ def message_ids_under(keys: Iterable[tuple[int, str, str]]) -> list[int]:
 
 
 def insert_messages(rows: list[NewMessage]) -> None:
-    """Insert `rows` in their order and set their ids."""
+    """Insert `rows` in their order and set their ids.
+
+    A row whose (conversation, sender, client_id) is already stored is
+    skipped and keeps `id = None`: the caller returns the stored one.
+    """
     # A batch shares one timestamp: adapt each distinct one once.
     stamps = {}
     for m in rows:
@@ -93,11 +97,21 @@ def insert_messages(rows: list[NewMessage]) -> None:
             for m in chunk:
                 params += (m.conversation_id, m.sender, m.sender_agent_id, m.sender_name, m.text)
                 params += (m.client_id, stamps[id(m.created_at)], m.status)
-            cursor.execute(f"INSERT INTO {_table(Message)} ({_COLUMNS}) VALUES {values} RETURNING id", params)
+            cursor.execute(
+                f"INSERT INTO {_table(Message)} ({_COLUMNS}) VALUES {values}"
+                # The target names the partial unique index on client ids.
+                " ON CONFLICT (conversation_id, sender, client_id) WHERE client_id IS NOT NULL DO NOTHING"
+                " RETURNING id, conversation_id, sender, client_id",
+                params,
+            )
+            returned = sorted(cursor.fetchall())
+            stored = {(c, s, k) for _, c, s, k in returned if k is not None}
             # RETURNING may list rows in any order; one statement numbers its
             # rows in the order of VALUES, so the ids sorted are theirs.
-            for m, (new_id,) in zip(chunk, sorted(cursor.fetchall()), strict=True):
-                m.id = new_id
+            ids = iter(i for i, _, _, _ in returned)
+            for m in chunk:
+                if m.client_id is None or (m.conversation_id, m.sender, m.client_id) in stored:
+                    m.id = next(ids)
 
 
 def mark_delivered(ids: list[int]) -> None:

@@ -412,11 +412,17 @@ async def test_sending_after_the_end_opens_a_new_conversation(chat_server):
     carla, join = await customer(chat_server, "Carla")
     customer_id, old = join["customer"]["id"], join["conversation"]["id"]
     await ann.wait_for("customer:new", lambda n: n["conversation"]["id"] == old)
+    before = await carla.call("customer:message", {"text": "before the end", "client_id": "pre-end"})
+    assert before["ok"] and before["message"]["conversation_id"] == old
 
     # The agent ends it.
     end = await ann.call("session:end", {"conversation_id": old})
     assert end["ok"] and end["conversation"]["status"] == "ended"
     assert (await carla.wait_for("session:end"))["conversation_id"] == old
+    # A resend of what was stored before the end is that message, and opens nothing.
+    resent = await carla.call("customer:message", {"text": "before the end", "client_id": "pre-end"})
+    assert resent == before, resent
+    assert [s for _, s in conversations_of(chat_server, customer_id)] == ["ended"]
     sent = await carla.call("customer:message", {"text": "one more thing", "client_id": "after-end"})
     assert sent["ok"], sent
     new = sent["message"]["conversation_id"]
