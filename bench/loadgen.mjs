@@ -11,6 +11,7 @@
 //           runner finds lost and duplicated messages.
 //   idle  - hold `count` customer sockets open (connected, not joined).
 //   join  - `count` customers join, spread over `within_ms`.
+import { createInterface } from "node:readline";
 import { io } from "socket.io-client";
 
 const config = JSON.parse(process.argv[2]);
@@ -35,6 +36,16 @@ async function inBatches(items, size, fn) {
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
 }
 
+// The runner paces the chat mode through stdin: one line after the agents are
+// in ("go on"), one after every customer joined ({start_at, end_at}), so that
+// no worker starts before all are ready, however long the set-up takes.
+const stdinLines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+async function tellAndWait(phase) {
+  process.stdout.write(JSON.stringify({ phase }) + "\n");
+  const { value } = await stdinLines.next();
+  return JSON.parse(value);
+}
+
 async function chat() {
   const received = { c2a: [], a2c: [] }; // [client_id, latency_ms]
   const acked = { c2a: [], a2c: [] };
@@ -44,23 +55,28 @@ async function chat() {
     if (sentAt && now() <= config.end_at + config.drain_ms) received[direction].push([message.client_id, now() - sentAt]);
   };
   const agents = [];
+  let converse = null; // set at the start: begins sending in one conversation
   await inBatches(config.agent_tokens, 20, async (token) => {
     const socket = await connect("/agent", { token });
     const conversations = new Set();
-    socket.on("customer:new", (data) => conversations.add(data.conversation.id));
+    socket.on("customer:new", (data) => {
+      conversations.add(data.conversation.id);
+      if (converse) converse(socket, data.conversation.id); // assigned after the start
+    });
     socket.on("customer:message", (m) => m.sender === "customer" && record("c2a", m));
     const ack = await socket.emitWithAck("agent:login", {});
     for (const c of ack.conversations) conversations.add(c.id);
     agents.push({ socket, conversations });
   });
   const customers = [];
-  await sleep(config.customers_at - now()); // every worker's agents are in by then
+  await tellAndWait("agents"); // every worker's agents are in
   await inBatches([...Array(config.customers).keys()], 50, async (i) => {
     const socket = await connect("/customer", {});
     socket.on("agent:message", (m) => m.sender === "agent" && record("a2c", m));
     const ack = await socket.emitWithAck("customer:join", { name: `${config.prefix}-${i}` });
     customers.push(socket);
   });
+  Object.assign(config, await tellAndWait("customers"));
   const cpuStart = process.cpuUsage();
   await sleep(config.start_at - now());
   let seq = 0;
@@ -85,11 +101,9 @@ async function chat() {
   const active = () => now() < config.end_at;
   if (perSide > 0) {
     for (const socket of customers) every(1000 / perSide, () => active() && send(socket, "customer:message", {}, "c2a"));
-    for (const agent of agents) {
-      for (const id of agent.conversations) {
-        every(1000 / perSide, () => active() && send(agent.socket, "agent:message", { conversation_id: id }, "a2c"));
-      }
-    }
+    converse = (socket, id) =>
+      every(1000 / perSide, () => active() && send(socket, "agent:message", { conversation_id: id }, "a2c"));
+    for (const agent of agents) for (const id of agent.conversations) converse(agent.socket, id);
   }
   await sleep(config.end_at + config.drain_ms - now());
   timers.forEach(clearInterval);

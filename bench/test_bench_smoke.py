@@ -39,7 +39,7 @@ def test_steady(tmp_path):
             assert run[direction]["lost"] == 0 and run[direction]["duplicated"] == 0
             assert set(run[direction]["latency_ms"]) == {"p50", "p90", "p99", "max", "count"}
         assert run["stored_rows"] >= run["c2a"]["acked"] + run["a2c"]["acked"]
-        assert run["connections_held"] == 30  # 20 customers and 10 agents
+        assert run["connections_held"] == 40  # 20 customers and one agent each
         assert run["server_cpu_percent"] > 0 and run["generator_cpu_percent"] >= 0
 
 
