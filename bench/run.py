@@ -5,12 +5,12 @@
     python bench/run.py connections [--server ...]
     python bench/run.py join-storm  [--server ...]
 
-Each run gets a fresh SQLite database and a fresh server process (production
+Each run gets a fresh database (SQLite, or PostgreSQL with --postgres) and
+fresh server processes (one, or --processes N sharing Redis; production
 settings: DEBUG off), agents made for the run, and load from Node workers
 (bench/loadgen.mjs, the official socket.io-client) spread over several
 processes so that the generator is not the bottleneck; its own CPU is
-reported. `DATABASE_URL` / `REDIS_URL` in the environment are passed to the
-server, so the same command measures the scale-out set-up.
+reported.
 """
 
 from __future__ import annotations
@@ -56,19 +56,39 @@ def raise_open_files() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-class Server:
-    """A server process on a fresh database, with /proc sampling."""
+# Where --postgres makes a fresh database per run, and where several
+# processes meet (--processes N needs Redis).
+POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
-    def __init__(self, kind: str, agents: int, capacity: int) -> None:
+
+class Server:
+    """Server processes on a fresh database, with /proc sampling.
+
+    SQLite by default; `postgres` makes a new PostgreSQL database for the run
+    and drops it after. Several `processes` share the database and Redis (the
+    Socket.IO manager and the channel layer), each on its own port.
+    """
+
+    def __init__(self, kind: str, agents: int, capacity: int, postgres: bool = False, processes: int = 1):
         self.dir = Path(tempfile.mkdtemp(prefix="bench-"))
         self.db = self.dir / "db.sqlite3"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.pg_name = None
         env = {**os.environ, "SQLITE_PATH": str(self.db), "PYTHONPATH": str(ROOT)}
         env["DJANGO_SETTINGS_MODULE"] = "cs_project.settings"
         env.update(DEBUG="0", SECRET_KEY="bench-only-secret-key", LOG_LEVEL="ERROR", SERVE_STATIC="0")
         env.setdefault("CUSTOMER_RATE_BURST", "100000")
+        if postgres:
+            import psycopg
+
+            self.pg_name = f"cs_bench_{os.getpid()}_{int(time.time() * 1000)}"
+            with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+                admin.execute(f'CREATE DATABASE "{self.pg_name}"')
+            env["DATABASE_URL"] = POSTGRES_URL.rsplit("/", 1)[0] + f"/{self.pg_name}"
+        if processes > 1:
+            env.update(REDIS_URL=REDIS_URL, REDIS_PREFIX=f"cs-bench-{os.getpid()}-{int(time.time())}")
         self.env = env
+        self.database = "postgresql" if postgres else "sqlite"
         subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
         out = subprocess.run(
             [PYTHON, "-c", MAKE_AGENTS, str(agents), str(capacity)],
@@ -79,60 +99,88 @@ class Server:
             text=True,
         )
         self.tokens = json.loads(out.stdout.strip().splitlines()[-1])
-        if kind == "daphne":
-            command = [
-                PYTHON,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "cs_project.asgi:application",
-            ]
-        else:
-            command = [
-                PYTHON, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port), "--loop", "uvloop",
-                "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--log-level", "warning",
-                "--no-access-log", "cs_project.asgi:application",
-            ]  # fmt: skip
         self.log = open(self.dir / "server.log", "wb")  # closed in stop()
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.processes: list[subprocess.Popen] = []
+        self.urls: list[str] = []
+        for _ in range(processes):
+            port = free_port()
+            self.processes.append(
+                subprocess.Popen(
+                    server_command(kind, port), cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+                )
+            )
+            self.urls.append(f"http://127.0.0.1:{port}")
+            self._wait_listening(port, self.processes[-1])
+        self.url = self.urls[0]
+
+    def _wait_listening(self, port: int, process: subprocess.Popen) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                     return
             except OSError:
-                if self.process.poll() is not None:
+                if process.poll() is not None:
                     break
                 time.sleep(0.05)
-        raise RuntimeError((self.dir / "server.log").read_text())
+        self.stop()
+        raise RuntimeError("the server did not start")
+
+    def url_for(self, worker: int) -> str:
+        """Workers are spread over the processes."""
+        return self.urls[worker % len(self.urls)]
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
+        total = 0.0
+        for process in self.processes:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / TICK
+        return total
 
     def rss_kb(self) -> int:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        return 0
+        total = 0
+        for process in self.processes:
+            for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        return total
 
     def scalar(self, sql: str) -> int:
+        if self.pg_name is not None:
+            import psycopg
+
+            with psycopg.connect(self.env["DATABASE_URL"]) as conn:
+                return conn.execute(sql).fetchone()[0]
         import sqlite3
 
         with sqlite3.connect(self.db) as conn:
             return conn.execute(sql).fetchone()[0]
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
         self.log.close()
+        if self.pg_name is not None:
+            import psycopg
+
+            with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def server_command(kind: str, port: int) -> list[str]:
+    if kind == "daphne":
+        return [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "cs_project.asgi:application"]
+    return [
+        PYTHON, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop",
+        "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--log-level", "warning",
+        "--no-access-log", "cs_project.asgi:application",
+    ]  # fmt: skip
 
 
 def workers(configs: list[dict]) -> list[subprocess.Popen]:
@@ -192,18 +240,22 @@ def latency_stats(values: list[float]) -> dict:
 # --- scenarios ------------------------------------------------------------------
 
 
-def run_chat(kind: str, conversations: int, rate: float, duration: float, agents: int = 10) -> dict:
+def make_server(kind: str, agents: int, capacity: int, args) -> Server:
+    return Server(kind, agents, capacity, postgres=args.postgres, processes=args.processes)
+
+
+def run_chat(kind: str, args, conversations: int, rate: float, duration: float, agents: int) -> dict:
     """`conversations` chats, `rate` messages per second in each (half each way)."""
     capacity = -(-conversations // agents)
-    server = Server(kind, agents, capacity)
+    server = make_server(kind, agents, capacity, args)
     try:
-        n_workers = max(1, min(4, conversations // 250))
+        n_workers = max(args.processes, min(4, conversations // 250))
         configs = []
         for w in range(n_workers):
             configs.append(
                 {
                     "mode": "chat",
-                    "url": server.url,
+                    "url": server.url_for(w),
                     "prefix": f"w{w}",
                     "agent_tokens": server.tokens[w::n_workers],
                     "customers": conversations // n_workers + (1 if w < conversations % n_workers else 0),
@@ -234,7 +286,10 @@ def run_chat(kind: str, conversations: int, rate: float, duration: float, agents
     report = {
         "scenario": "chat",
         "server": kind,
+        "database": server.database,
+        "processes": len(server.processes),
         "conversations": conversations,
+        "agents": agents,
         "rate_per_conversation": rate,
     }
     for direction in ("c2a", "a2c"):
@@ -275,7 +330,7 @@ def steady(kind: str, args) -> dict:
     # scenario is written. (Their set-up takes a minute or two: each login and
     # each assignment is a roster update to every agent.)
     agents = args.agents or conversations
-    report = run_chat(kind, conversations, args.rate or 1.0, args.duration or 60, agents)
+    report = run_chat(kind, args, conversations, args.rate or 1.0, args.duration or 60, agents)
     report["scenario"] = "steady"
     return report
 
@@ -286,7 +341,9 @@ def saturate(kind: str, args) -> dict:
     steps = []
     best = None
     for total in args.steps or [1000, 1500, 2000, 2500, 3000, 3500, 4000]:
-        step = run_chat(kind, conversations, total / conversations, args.duration or 15, args.agents or 10)
+        step = run_chat(
+            kind, args, conversations, total / conversations, args.duration or 15, args.agents or 10
+        )
         p99 = step["c2a"]["latency_ms"]["p99"]
         steps.append(step)
         print(
@@ -305,7 +362,7 @@ def saturate(kind: str, args) -> dict:
 
 
 def connections(kind: str, args) -> dict:
-    server = Server(kind, 1, 1)
+    server = make_server(kind, 1, 1, args)
     marks = {}
     try:
         time.sleep(1)
@@ -315,7 +372,12 @@ def connections(kind: str, args) -> dict:
             need = target - held
             per = 2500
             configs = [
-                {"mode": "idle", "url": server.url, "count": min(per, need - i), "hold_ms": 600_000}
+                {
+                    "mode": "idle",
+                    "url": server.url_for(i // per),
+                    "count": min(per, need - i),
+                    "hold_ms": 600_000,
+                }
                 for i in range(0, need, per)
             ]
             new = workers(configs)
@@ -348,7 +410,7 @@ def connections(kind: str, args) -> dict:
 def join_storm(kind: str, args) -> dict:
     count = args.conversations or 1000
     agents, capacity = 10, 50
-    server = Server(kind, agents, capacity)
+    server = make_server(kind, agents, capacity, args)
     try:
         # The agents log in first (they must hold a socket to be given customers).
         hold = workers(
@@ -372,7 +434,7 @@ def join_storm(kind: str, args) -> dict:
         n_workers = 4
         procs = workers(
             [
-                {"mode": "join", "url": server.url, "prefix": f"j{w}",
+                {"mode": "join", "url": server.url_for(w), "prefix": f"j{w}",
                  "count": count // n_workers + (1 if w < count % n_workers else 0),
                  "within_ms": 1000, "start_at": start_at}
                 for w in range(n_workers)
@@ -483,6 +545,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--targets", type=lambda s: [int(x) for x in s.split(",")], help="connections: socket counts"
     )
+    parser.add_argument("--postgres", action="store_true", help="a fresh PostgreSQL database per run")
+    parser.add_argument("--processes", type=int, default=1, help="server processes (more than one: Redis)")
     parser.add_argument("--json", type=Path, help="write every run's report here")
     args = parser.parse_args(argv)
     raise_open_files()

@@ -156,6 +156,10 @@ def drain() -> None:
 
     Runs inside the caller's transaction, which holds the assignment lock.
     """
+    # Usually nobody waits: then the agents need not be looked at (a login
+    # or an end would otherwise read every agent, a thousand in a big team).
+    if not selectors.queued_conversations().exists():
+        return
     agents = _agent_snapshots()
     if not any(assignment.accepts_new(a) for a in agents):
         return
