@@ -69,16 +69,29 @@ def agent_set_status(*, agent_id: int, status: str) -> dict:
     return state
 
 
-@transaction.atomic
 def agents_expire_absent(*, grace_seconds: float) -> list[int]:
-    """Agents gone past the grace period go offline; their chats are released."""
-    chat_services.lock_assignment()
+    """Agents gone past the grace period go offline; their chats are released.
+
+    The sweeper calls this every few seconds. Usually nobody is gone: a plain
+    read says so without taking the write lock, which would stall the
+    message writer's next commit behind SQLite's busy wait.
+    """
     cutoff = timezone.now() - timedelta(seconds=grace_seconds)
-    gone = list(
-        AgentProfile.objects.select_for_update()
-        .filter(sockets=0, last_disconnect_at__lt=cutoff)
-        .exclude(status=AgentStatus.OFFLINE)
+    if not _absent_agents(cutoff).exists():
+        return []
+    with transaction.atomic():
+        chat_services.lock_assignment()
+        return _expire(cutoff)
+
+
+def _absent_agents(cutoff):
+    return AgentProfile.objects.filter(sockets=0, last_disconnect_at__lt=cutoff).exclude(
+        status=AgentStatus.OFFLINE
     )
+
+
+def _expire(cutoff) -> list[int]:
+    gone = list(_absent_agents(cutoff).select_for_update())
     for agent in gone:
         agent.status = AgentStatus.OFFLINE
         agent.auto_offline = True

@@ -620,14 +620,37 @@ def release_conversations_of(agent: AgentProfile) -> None:
     drain()
 
 
-@transaction.atomic
 def conversations_close_idle(*, idle_seconds: float, connected_customer_ids: set[int]) -> int:
     """End conversations whose customer has been gone and silent too long.
 
     A customer with a socket connected (`connected_customer_ids`) is not gone.
+    The sweeper calls this every few seconds: candidates are found by a plain
+    read, and only when there are any is the write lock taken (it would
+    stall the message writer's next commit behind SQLite's busy wait).
     """
-    lock_assignment()
     cutoff = timezone.now() - timedelta(seconds=idle_seconds)
+    if not _idle_conversation_ids(cutoff, connected_customer_ids):
+        return 0
+    with transaction.atomic():
+        lock_assignment()
+        candidates = (
+            Conversation.objects.select_for_update(of=("self",))
+            .filter(id__in=_idle_conversation_ids(cutoff, connected_customer_ids))
+            .exclude(status=ConversationStatus.ENDED)
+            .select_related("customer")
+        )
+        count = 0
+        for conversation in candidates:
+            _end(
+                conversation,
+                EndReason.CUSTOMER_IDLE,
+                "The conversation was closed after a period of inactivity.",
+            )
+            count += 1
+        return count
+
+
+def _idle_conversation_ids(cutoff, connected_customer_ids: set[int]) -> list[int]:
     rows = list(
         Conversation.objects.exclude(status=ConversationStatus.ENDED)
         .filter(created_at__lt=cutoff, customer__last_seen_at__lt=cutoff)
@@ -637,20 +660,7 @@ def conversations_close_idle(*, idle_seconds: float, connected_customer_ids: set
     )
     # Filtered here rather than in SQL: with thousands of sockets the list
     # would outgrow the database's limit on query parameters.
-    idle_ids = [id_ for id_, customer_id in rows if customer_id not in connected_customer_ids]
-    candidates = (
-        Conversation.objects.select_for_update(of=("self",))
-        .filter(id__in=idle_ids)
-        .exclude(status=ConversationStatus.ENDED)
-        .select_related("customer")
-    )
-    count = 0
-    for conversation in candidates:
-        _end(
-            conversation, EndReason.CUSTOMER_IDLE, "The conversation was closed after a period of inactivity."
-        )
-        count += 1
-    return count
+    return [id_ for id_, customer_id in rows if customer_id not in connected_customer_ids]
 
 
 @transaction.atomic
