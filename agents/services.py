@@ -81,24 +81,20 @@ def agents_expire_absent(*, grace_seconds: float) -> list[int]:
         return []
     with transaction.atomic():
         chat_services.lock_assignment()
-        return _expire(cutoff)
+        gone = list(_absent_agents(cutoff).select_for_update())
+        for agent in gone:
+            agent.status = AgentStatus.OFFLINE
+            agent.auto_offline = True
+            agent.save(update_fields=["status", "auto_offline"])
+            chat_services.release_conversations_of(agent)
+            record("agent_state", agent=selectors.agent_state_by_id(agent.id))
+        return [a.id for a in gone]
 
 
 def _absent_agents(cutoff):
     return AgentProfile.objects.filter(sockets=0, last_disconnect_at__lt=cutoff).exclude(
         status=AgentStatus.OFFLINE
     )
-
-
-def _expire(cutoff) -> list[int]:
-    gone = list(_absent_agents(cutoff).select_for_update())
-    for agent in gone:
-        agent.status = AgentStatus.OFFLINE
-        agent.auto_offline = True
-        agent.save(update_fields=["status", "auto_offline"])
-        chat_services.release_conversations_of(agent)
-        record("agent_state", agent=selectors.agent_state_by_id(agent.id))
-    return [a.id for a in gone]
 
 
 @transaction.atomic

@@ -86,17 +86,14 @@ def insert_messages(rows: list[NewMessage]) -> None:
     skipped and keeps `id = None`: the caller returns the stored one.
     """
     # A batch shares one timestamp: adapt each distinct one once.
-    stamps = {}
-    for m in rows:
-        if id(m.created_at) not in stamps:
-            stamps[id(m.created_at)] = connection.ops.adapt_datetimefield_value(m.created_at)
+    stamps = {t: connection.ops.adapt_datetimefield_value(t) for t in {m.created_at for m in rows}}
     with connection.cursor() as cursor:
         for chunk in _chunks(rows, _ROWS_PER_INSERT):
             values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
             params = []
             for m in chunk:
                 params += (m.conversation_id, m.sender, m.sender_agent_id, m.sender_name, m.text)
-                params += (m.client_id, stamps[id(m.created_at)], m.status)
+                params += (m.client_id, stamps[m.created_at], m.status)
             cursor.execute(
                 f"INSERT INTO {_table(Message)} ({_COLUMNS}) VALUES {values}"
                 # The target names the partial unique index on client ids.
