@@ -4,16 +4,16 @@ Building model instances and compiling queries through the ORM cost more
 than storing the messages: about 0.7 ms per batch and 50 µs per message,
 against the database's own 10 µs (docs/PERFORMANCE.md). These statements
 are plain SQL that SQLite and PostgreSQL both run, each bounded to stay
-under SQLite's default limit of 999 parameters.
+under SQLite's default limit of 999 parameters. Each takes the cursor it
+runs on: Django's (`%s` placeholders as written) or the message writer's
+own SQLite connection (`chat.inline_store`, which turns them into `?`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-
-from django.db import connection
 
 from .models import Conversation, DeliveryStatus, Message
 
@@ -43,25 +43,25 @@ def _chunks(items: list, size: int) -> list[list]:
 
 
 def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
+    # Double quotes name a table in SQLite and PostgreSQL alike.
+    return f'"{model._meta.db_table}"'
 
 
-def conversation_rows(ids: Iterable[int]) -> dict[int, tuple[int, str, int | None, int]]:
+def conversation_rows(cursor, ids: Iterable[int]) -> dict[int, tuple[int, str, int | None, int]]:
     """(id, status, agent_id, customer_id) of each conversation that exists."""
     found = {}
-    with connection.cursor() as cursor:
-        for chunk in _chunks(list(ids), _IDS_PER_QUERY):
-            marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(
-                f"SELECT id, status, agent_id, customer_id FROM {_table(Conversation)} WHERE id IN ({marks})",
-                chunk,
-            )
-            for row in cursor.fetchall():
-                found[row[0]] = tuple(row)
+    for chunk in _chunks(list(ids), _IDS_PER_QUERY):
+        marks = ", ".join(["%s"] * len(chunk))
+        cursor.execute(
+            f"SELECT id, status, agent_id, customer_id FROM {_table(Conversation)} WHERE id IN ({marks})",
+            chunk,
+        )
+        for row in cursor.fetchall():
+            found[row[0]] = tuple(row)
     return found
 
 
-def message_ids_under(keys: Iterable[tuple[int, str, str]]) -> list[int]:
+def message_ids_under(cursor, keys: Iterable[tuple[int, str, str]]) -> list[int]:
     """Ids of messages stored under these (conversation, sender, client_id) keys.
 
     An OR of exact keys: each is one probe of the unique index, where
@@ -69,54 +69,50 @@ def message_ids_under(keys: Iterable[tuple[int, str, str]]) -> list[int]:
     message of each conversation, more with every message sent.
     """
     ids = []
-    with connection.cursor() as cursor:
-        for chunk in _chunks(list(keys), _KEYS_PER_LOOKUP):
-            where = " OR ".join(["(conversation_id = %s AND sender = %s AND client_id = %s)"] * len(chunk))
-            cursor.execute(
-                f"SELECT id FROM {_table(Message)} WHERE {where}", [v for key in chunk for v in key]
-            )
-            ids += [row[0] for row in cursor.fetchall()]
+    for chunk in _chunks(list(keys), _KEYS_PER_LOOKUP):
+        where = " OR ".join(["(conversation_id = %s AND sender = %s AND client_id = %s)"] * len(chunk))
+        cursor.execute(f"SELECT id FROM {_table(Message)} WHERE {where}", [v for key in chunk for v in key])
+        ids += [row[0] for row in cursor.fetchall()]
     return ids
 
 
-def insert_messages(rows: list[NewMessage]) -> None:
+def insert_messages(cursor, rows: list[NewMessage], stamp: Callable[[datetime], object]) -> None:
     """Insert `rows` in their order and set their ids.
 
-    A row whose (conversation, sender, client_id) is already stored is
-    skipped and keeps `id = None`: the caller returns the stored one.
+    `stamp` turns a timestamp into what the database stores. A row whose
+    (conversation, sender, client_id) is already stored is skipped and keeps
+    `id = None`: the caller returns the stored one.
     """
     # A batch shares one timestamp: adapt each distinct one once.
-    stamps = {t: connection.ops.adapt_datetimefield_value(t) for t in {m.created_at for m in rows}}
-    with connection.cursor() as cursor:
-        for chunk in _chunks(rows, _ROWS_PER_INSERT):
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
-            params = []
-            for m in chunk:
-                params += (m.conversation_id, m.sender, m.sender_agent_id, m.sender_name, m.text)
-                params += (m.client_id, stamps[m.created_at], m.status)
-            cursor.execute(
-                f"INSERT INTO {_table(Message)} ({_COLUMNS}) VALUES {values}"
-                # The target names the partial unique index on client ids.
-                " ON CONFLICT (conversation_id, sender, client_id) WHERE client_id IS NOT NULL DO NOTHING"
-                " RETURNING id, conversation_id, sender, client_id",
-                params,
-            )
-            returned = sorted(cursor.fetchall())
-            stored = {(c, s, k) for _, c, s, k in returned if k is not None}
-            # RETURNING may list rows in any order; one statement numbers its
-            # rows in the order of VALUES, so the ids sorted are theirs.
-            ids = iter(i for i, _, _, _ in returned)
-            for m in chunk:
-                if m.client_id is None or (m.conversation_id, m.sender, m.client_id) in stored:
-                    m.id = next(ids)
+    stamps = {t: stamp(t) for t in {m.created_at for m in rows}}
+    for chunk in _chunks(rows, _ROWS_PER_INSERT):
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+        params = []
+        for m in chunk:
+            params += (m.conversation_id, m.sender, m.sender_agent_id, m.sender_name, m.text)
+            params += (m.client_id, stamps[m.created_at], m.status)
+        cursor.execute(
+            f"INSERT INTO {_table(Message)} ({_COLUMNS}) VALUES {values}"
+            # The target names the partial unique index on client ids.
+            " ON CONFLICT (conversation_id, sender, client_id) WHERE client_id IS NOT NULL DO NOTHING"
+            " RETURNING id, conversation_id, sender, client_id",
+            params,
+        )
+        returned = sorted(cursor.fetchall())
+        stored = {(c, s, k) for _, c, s, k in returned if k is not None}
+        # RETURNING may list rows in any order; one statement numbers its
+        # rows in the order of VALUES, so the ids sorted are theirs.
+        ids = iter(i for i, _, _, _ in returned)
+        for m in chunk:
+            if m.client_id is None or (m.conversation_id, m.sender, m.client_id) in stored:
+                m.id = next(ids)
 
 
-def mark_delivered(ids: list[int]) -> None:
+def mark_delivered(cursor, ids: list[int]) -> None:
     """Messages the other side's socket was sent: `sent` becomes `delivered`."""
-    with connection.cursor() as cursor:
-        for chunk in _chunks(ids, _IDS_PER_QUERY):
-            marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(
-                f"UPDATE {_table(Message)} SET status = %s WHERE status = %s AND id IN ({marks})",
-                [DeliveryStatus.DELIVERED, DeliveryStatus.SENT, *chunk],
-            )
+    for chunk in _chunks(ids, _IDS_PER_QUERY):
+        marks = ", ".join(["%s"] * len(chunk))
+        cursor.execute(
+            f"UPDATE {_table(Message)} SET status = %s WHERE status = %s AND id IN ({marks})",
+            [int(DeliveryStatus.DELIVERED), int(DeliveryStatus.SENT), *chunk],
+        )

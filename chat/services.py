@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
@@ -763,23 +763,47 @@ def messages_store(*, drafts: list[Draft], delivered_ids: list[int]) -> list[Sto
     conversations, insert, commit): each one hands the interpreter lock back
     and forth with the event loop, so fewer statements is less waiting.
     """
-    now = timezone.now()
+    stamp = connection.ops.adapt_datetimefield_value
     redirected = False
     while True:
-        with transaction.atomic():
+        with transaction.atomic(), connection.cursor() as cursor:
             if delivered_ids:
-                message_sql.mark_delivered(delivered_ids)
+                message_sql.mark_delivered(cursor, delivered_ids)
                 delivered_ids = []
             if not drafts:
                 return []
-            convs = message_sql.conversation_rows({d.conversation_id for d in drafts})
+            convs = message_sql.conversation_rows(cursor, {d.conversation_id for d in drafts})
             if redirected or not _aimed_at_ended(drafts, convs):
-                outcomes = _store_drafts(drafts, convs, now)
-                break
+                outcomes = _store_drafts(cursor, drafts, convs, stamp, look_up=True)
+                return _stored(outcomes, convs)
         # Rare: a customer wrote after the end. Open the new conversation
         # (its own transactions), then store the batch.
         _redirect_after_end(drafts, convs)
         redirected = True
+
+
+def messages_store_usual(
+    cursor, *, drafts: list[Draft], delivered_ids: list[int], stamp
+) -> list[Stored | ChatError] | None:
+    """messages_store's usual batch, on `cursor` in the caller's transaction.
+
+    For a writer that must not wait: it returns None, having maybe written
+    part of the batch (the caller rolls back), when the batch needs more
+    than the four statements: a customer writing after the end, or a
+    client_id stored before. messages_store then takes the whole batch.
+    """
+    if delivered_ids:
+        message_sql.mark_delivered(cursor, delivered_ids)
+    if not drafts:
+        return []
+    convs = message_sql.conversation_rows(cursor, {d.conversation_id for d in drafts})
+    if _aimed_at_ended(drafts, convs):
+        return None
+    outcomes = _store_drafts(cursor, drafts, convs, stamp, look_up=False)
+    return None if outcomes is None else _stored(outcomes, convs)
+
+
+def _stored(outcomes: list, convs: dict[int, tuple]) -> list[Stored | ChatError]:
     result: list[Stored | ChatError] = []
     for outcome in outcomes:
         if isinstance(outcome, ChatError):
@@ -791,8 +815,12 @@ def messages_store(*, drafts: list[Draft], delivered_ids: list[int]) -> list[Sto
     return result
 
 
-def _store_drafts(drafts: list[Draft], convs: dict[int, tuple], now) -> list:
-    """Outcomes, in draft order: ChatError, or (message, stored by this call)."""
+def _store_drafts(cursor, drafts: list[Draft], convs: dict[int, tuple], stamp, look_up: bool) -> list | None:
+    """Outcomes, in draft order: ChatError, or (message, stored by this call).
+
+    None if a message stored earlier must be read and `look_up` is false.
+    """
+    now = timezone.now()
     outcomes: list = [None] * len(drafts)
     fresh: list[tuple[int, message_sql.NewMessage]] = []
     in_batch: dict[tuple, message_sql.NewMessage] = {}
@@ -815,11 +843,13 @@ def _store_drafts(drafts: list[Draft], convs: dict[int, tuple], now) -> list:
         fresh.append((i, m))
         if d.client_id is not None:
             in_batch[key] = m
-    message_sql.insert_messages([m for _, m in fresh])  # a key stored before is skipped (id None)
+    message_sql.insert_messages(cursor, [m for _, m in fresh], stamp)  # a key stored before: id None
     lookup = {(m.conversation_id, m.sender, m.client_id) for _, m in fresh if m.id is None} | {
         key for _, key in refused_after_end
     }
-    earlier = _messages_under(lookup) if lookup else {}
+    if lookup and not look_up:
+        return None
+    earlier = _messages_under(cursor, lookup) if lookup else {}
     for i, m in fresh:
         outcomes[i] = (
             (m, True) if m.id is not None else (earlier[(m.conversation_id, m.sender, m.client_id)], False)
@@ -833,9 +863,9 @@ def _store_drafts(drafts: list[Draft], convs: dict[int, tuple], now) -> list:
     return outcomes
 
 
-def _messages_under(keys: set[tuple[int, str, str]]) -> dict[tuple, Message]:
+def _messages_under(cursor, keys: set[tuple[int, str, str]]) -> dict[tuple, Message]:
     """Messages stored earlier under these (conversation, sender, client_id) keys."""
-    ids = message_sql.message_ids_under(keys)
+    ids = message_sql.message_ids_under(cursor, keys)
     if not ids:
         return {}
     return {(m.conversation_id, m.sender, m.client_id): m for m in Message.objects.filter(id__in=ids)}

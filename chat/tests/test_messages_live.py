@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sqlite3
 
 import pytest
 
@@ -520,5 +521,37 @@ async def test_both_transports_both_ways(chat_server, customer_transport, agent_
     assert (await carla.wait_for("agent:message", lambda m: m["sender"] == "agent"))["id"] == reply[
         "message"
     ]["id"]
+    for c in (ann, carla):
+        await c.disconnect()
+
+
+async def test_a_burst_while_another_writer_holds_the_database_is_stored_in_order(chat_server):
+    """The writer's loop connection never waits for a lock: the worker thread does."""
+    ann, _ = await agent(chat_server, "ann")
+    carla, join = await customer(chat_server, "Carla")
+    conversation_id = join["conversation"]["id"]
+    before = await carla.call("customer:message", {"text": "before", "client_id": "l-0"})
+    holder = sqlite3.connect(chat_server.db_path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        sending = asyncio.ensure_future(
+            burst(
+                carla,
+                "customer:message",
+                [{"text": f"held {i}", "client_id": f"l-{i + 1}"} for i in range(20)],
+            )
+        )
+        await asyncio.sleep(0.5)
+        assert not sending.done()  # nothing is acked before it is stored
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    acks = await sending
+    ids = [before["message"]["id"]] + [a["message"]["id"] for a in acks]
+    assert all(a < b for a, b in itertools.pairwise(ids)), out_of_order(ids)
+    assert [row[0] for row in stored(chat_server, conversation_id, "customer")] == ids
+    await ann.wait_for("customer:message", lambda m: m.get("client_id") == "l-20")
+    after = await carla.call("customer:message", {"text": "after", "client_id": "l-21"})
+    assert after["ok"] and after["message"]["id"] > ids[-1]
     for c in (ann, carla):
         await c.disconnect()

@@ -1,0 +1,124 @@
+"""The message writer's own SQLite connection, on a real database file.
+
+Each test works on a fresh copy of the migrated template database, writes
+the conversations it needs with plain SQL and checks the rows themselves.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chat.inline_store import InlineStore
+from chat.services import Draft, Stored
+
+NOW = "2026-11-25 10:00:00"
+
+
+@pytest.fixture
+def db(server_template, tmp_path):
+    template, agents = server_template
+    path = tmp_path / "db.sqlite3"
+    shutil.copy(template, path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    store = InlineStore(str(path))
+    yield conn, store, agents
+    store.close()
+    conn.close()
+
+
+def _customer_with_conversation(conn, status: str, agent_id: int | None = None) -> tuple[int, int]:
+    customer = conn.execute(
+        "INSERT INTO customers_customer (name, email, created_at, token_key) VALUES ('Vi', '', ?, 'k')",
+        (NOW,),
+    ).lastrowid
+    conversation = conn.execute(
+        "INSERT INTO chat_conversation (status, created_at, agent_id, customer_id) VALUES (?, ?, ?, ?)",
+        (status, NOW, agent_id, customer),
+    ).lastrowid
+    return customer, conversation
+
+
+def _draft(conversation: int, customer: int, text: str, client_id: str | None = None) -> Draft:
+    return Draft(conversation, "customer", "Vi", text, client_id, customer_id=customer)
+
+
+def _rows(conn) -> list[tuple]:
+    return conn.execute(
+        "SELECT id, conversation_id, sender, text, client_id, status FROM chat_message ORDER BY id"
+    ).fetchall()
+
+
+def test_the_usual_batch_is_stored_in_order_with_delivered_marks(db):
+    conn, store, agents = db
+    ann = agents["ann"]["id"]
+    customer, conversation = _customer_with_conversation(conn, "active", ann)
+    first = store.store([_draft(conversation, customer, "one", "c-1")], [])
+    assert [type(o) for o in first] == [Stored]
+    assert first[0].message["status"] == "sent" and first[0].new
+
+    agent_draft = Draft(conversation, "agent", "Ann", "two", "a-1", agent_id=ann)
+    outcomes = store.store(
+        [
+            _draft(conversation, customer, "three", None),
+            agent_draft,
+            _draft(conversation, customer, "three", "c-3"),
+            _draft(conversation, customer, "three", "c-3"),  # a resend within the batch
+        ],
+        [first[0].message["id"]],
+    )
+    ids = [o.message["id"] for o in outcomes]
+    assert ids[0] < ids[1] < ids[2] == ids[3]  # the resend returns the one stored
+    assert [o.new for o in outcomes] == [True, True, True, False]
+    assert (outcomes[0].customer_id, outcomes[0].agent_id) == (customer, ann)
+    assert _rows(conn) == [
+        (first[0].message["id"], conversation, "customer", "one", "c-1", 1),  # marked delivered
+        (ids[0], conversation, "customer", "three", None, 0),
+        (ids[1], conversation, "agent", "two", "a-1", 0),
+        (ids[2], conversation, "customer", "three", "c-3", 0),
+    ]
+    stamp = conn.execute("SELECT created_at FROM chat_message WHERE id = ?", (ids[0],)).fetchone()[0]
+    # Naive UTC text, as Django's SQLite backend stores an aware datetime.
+    written = datetime.fromisoformat(stamp)
+    assert written.tzinfo is None
+    assert abs(written - datetime.now(UTC).replace(tzinfo=None)) < timedelta(minutes=5)
+
+
+def test_refusals_are_answered_without_the_thread(db):
+    conn, store, _ = db
+    customer, conversation = _customer_with_conversation(conn, "queued")
+    other, _ = _customer_with_conversation(conn, "queued")
+    outcomes = store.store(
+        [_draft(conversation, other, "not mine"), _draft(999_999, customer, "nowhere")], []
+    )
+    assert [o.code for o in outcomes] == ["forbidden", "not_found"]
+    assert _rows(conn) == []
+
+
+@pytest.mark.parametrize("case", ["client_id stored before", "customer writes after the end"])
+def test_a_batch_beyond_the_usual_is_handed_over_and_nothing_is_written(db, case):
+    conn, store, _ = db
+    customer, conversation = _customer_with_conversation(conn, "queued")
+    stored = store.store([_draft(conversation, customer, "one", "c-1")], [])[0].message["id"]
+    if case == "client_id stored before":
+        # A resend arriving in a later batch: the stored message must be read back.
+        batch = [_draft(conversation, customer, "two", "c-2"), _draft(conversation, customer, "one", "c-1")]
+    else:
+        conn.execute("UPDATE chat_conversation SET status = 'ended' WHERE id = ?", (conversation,))
+        batch = [_draft(conversation, customer, "two", "c-2")]
+    assert store.store(batch, [stored]) is None
+    assert _rows(conn) == [(stored, conversation, "customer", "one", "c-1", 0)]  # not even the mark
+
+
+def test_a_locked_database_hands_the_batch_over_at_once(db):
+    conn, store, _ = db
+    customer, conversation = _customer_with_conversation(conn, "queued")
+    conn.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    try:
+        assert store.store([_draft(conversation, customer, "one")], []) is None
+    finally:
+        conn.execute("ROLLBACK")
+    assert [o.message["text"] for o in store.store([_draft(conversation, customer, "one")], [])] == ["one"]
