@@ -13,10 +13,9 @@ from socketio.exceptions import ConnectionRefusedError
 from chat import actions, background, connections, realtime, validation
 from chat import services as chat_services
 from chat.errors import NOT_LOGGED_IN, ChatError
-from chat.message_writer import writer
 from chat.models import Sender
 from chat.realtime import AGENT_NS
-from chat.socketio_server import answer_unknown_events, on_event, sio
+from chat.socketio_server import answer_unknown_events, on_event, on_message_event, sio
 
 from . import identity
 from . import services as agent_services
@@ -82,11 +81,11 @@ async def status(sid, *args):
     return {"ok": True, "agent": agent}
 
 
-@on_event(AGENT_NS, "agent:message")
-async def message(sid, *args):
+@on_message_event(AGENT_NS, "agent:message")
+def message(sid, *args) -> chat_services.Draft:
     state = _logged_in(sid)
     data = validation.payload(args, frozenset({"conversation_id", "text", "client_id"}))
-    draft = chat_services.Draft(
+    return chat_services.Draft(
         conversation_id=validation.identifier(data, "conversation_id"),
         sender=Sender.AGENT,
         sender_name=state.name,
@@ -94,8 +93,6 @@ async def message(sid, *args):
         client_id=validation.client_id(data),
         agent_id=state.agent_id,
     )
-    stored = await writer().submit(draft, sid)
-    return {"ok": True, "message": stored.message}
 
 
 @on_event(AGENT_NS, "agent:internal")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -15,17 +14,9 @@ class CustomerSocket:
     customer_id: int | None = None
     name: str = ""
     conversation_id: int | None = None
-    # Made on first use: most sockets never need them, and a server holds
-    # tens of thousands of sockets (docs/PERFORMANCE.md, `connections`).
-    _lock: asyncio.Lock | None = None
+    # Made on first use: most sockets never send, and a server holds tens of
+    # thousands of sockets (docs/PERFORMANCE.md, `connections`).
     _bucket: TokenBucket | None = None
-
-    @property
-    def lock(self) -> asyncio.Lock:
-        """Held while (re)opening a conversation, so this socket opens one only."""
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        return self._lock
 
     @property
     def bucket(self) -> TokenBucket:

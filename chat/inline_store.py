@@ -12,7 +12,9 @@ on the loop, on a connection of its own that never waits:
   its turn) instead of blocking the loop;
 - anything beyond the usual batch (a customer writing after the end, a
   client_id stored before) is rolled back and handed over the same way;
-- the WAL is checkpointed by the worker thread (`checkpoint`), never by a
+- a message whose recipient is connected is stored `delivered` at once
+  (the writer sends it before anything else runs), so it is written once;
+- the WAL is checkpointed by a thread of its own (`checkpoint`), never by a
   commit on the loop, since a checkpoint writes and syncs the database file.
 
 Only for a file database: PostgreSQL keeps the worker thread (every
@@ -66,26 +68,39 @@ class InlineStore:
         self._db.execute("PRAGMA wal_autocheckpoint=0")
         self._cursor = _QmarkCursor(self._db.cursor())
 
-    def store(self, drafts: list[services.Draft], delivered_ids: list[int]) -> list | None:
-        """The batch's outcomes, or None: the worker thread must store it."""
+    def write(self, drafts: list[services.Draft], delivered_ids: list[int], reaches=None) -> list | None:
+        """Write the batch and return its outcomes, leaving the transaction to `commit`.
+
+        None (nothing written, no transaction): the worker thread must store
+        the batch. `reaches(sender, customer_id, agent_id)` says whether the
+        recipient is connected: the caller sends the batch once committed.
+        """
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError:  # locked by another writer
             return None
         try:
             outcomes = services.messages_store_usual(
-                self._cursor, drafts=drafts, delivered_ids=delivered_ids, stamp=_stamp
+                self._cursor, drafts=drafts, delivered_ids=delivered_ids, stamp=_stamp, reaches=reaches
             )
-            if outcomes is None:
-                self._db.execute("ROLLBACK")
-                return None
-            self._db.execute("COMMIT")
-            return outcomes
         except Exception:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            log.exception("storing a batch of %d messages on the loop failed", len(drafts))
-            return None
+            log.exception("writing a batch of %d messages on the loop failed", len(drafts))
+            outcomes = None
+        if outcomes is None:
+            self.rollback()
+        return outcomes
+
+    def commit(self) -> None:
+        """End the transaction `write` left open."""
+        try:
+            self._db.execute("COMMIT")
+        except Exception:
+            self.rollback()
+            raise
+
+    def rollback(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
 
     def close(self) -> None:
         self._db.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -34,11 +35,32 @@ FLUSH_DELIVERED_AFTER = 0.25
 CHECKPOINT_EVERY = 1.0
 
 
-@dataclass
+@dataclass(slots=True)
+class Reply:
+    """Where the writer acks a message event itself (no handler awaits it)."""
+
+    eio_sid: str
+    namespace: str
+    ack_id: int | None
+    stored: Callable[[str, dict], None] | None = None
+
+    async def send(self, sid: str, outcome) -> None:
+        if isinstance(outcome, ChatError):
+            answer = outcome.as_ack()
+        else:
+            if self.stored is not None:
+                self.stored(sid, outcome.message)
+            answer = {"ok": True, "message": outcome.message}
+        if self.ack_id is not None:
+            await realtime.ack(self.eio_sid, self.namespace, self.ack_id, answer)
+
+
+@dataclass(slots=True)
 class _Pending:
     draft: services.Draft
     sender_sid: str | None
-    future: asyncio.Future
+    future: asyncio.Future | None
+    reply: Reply | None
 
 
 class MessageWriter:
@@ -50,17 +72,22 @@ class MessageWriter:
         # A thread of its own: messages never wait behind slower services.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="message-writer")
         self._inline: inline_store.InlineStore | None = None
+        # Checkpoints write and sync the database file: never ahead of a commit.
+        self._checkpointer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wal-checkpoint")
         self._checkpoint: asyncio.Future | None = None
         self._checkpointed_at = 0.0
 
-    def submit(self, draft: services.Draft, sender_sid: str | None) -> asyncio.Future:
-        """Queue a message; the future resolves to services.Stored or raises ChatError.
+    def submit(
+        self, draft: services.Draft, sender_sid: str | None, reply: Reply | None = None
+    ) -> asyncio.Future | None:
+        """Queue a message: the writer sends `reply` once it is stored or refused.
 
-        Not a coroutine, so nothing can overtake a message between the
-        handler's receipt and its place in the queue.
+        Without a reply, returns a future that resolves to services.Stored or
+        raises ChatError. Not a coroutine, so nothing can overtake a message
+        between its receipt and its place in the queue.
         """
-        future = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(draft, sender_sid, future))
+        future = None if reply is not None else asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(draft, sender_sid, future, reply))
         self._wakeup.set()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
@@ -86,10 +113,9 @@ class MessageWriter:
             if not batch and not delivered:
                 continue
             drafts = [p.draft for p in batch]
-            outcomes = self._inline.store(drafts, delivered) if self._inline is not None else None
+            outcomes = self._store_inline(loop, drafts, delivered)
             if outcomes is not None:
                 events = []
-                self._checkpoint_soon(loop)
             else:
                 try:
                     outcomes, events = await loop.run_in_executor(
@@ -105,15 +131,36 @@ class MessageWriter:
             # measured: more batches, 3-6 points more CPU, no better tail.)
             await self._send(batch, outcomes, events)
 
+    def _store_inline(self, loop: asyncio.AbstractEventLoop, drafts: list, delivered: list[int]):
+        """The batch's outcomes, stored on the loop's own connection; None: use the thread.
+
+        A recipient connected when the batch is written is sent it right after
+        the commit, with nothing in between, so it is stored delivered (one
+        write, not two). Committing on a worker thread instead was measured:
+        the hand-over cost more than the commit (docs/PERFORMANCE.md).
+        """
+        if self._inline is None:
+            return None
+        outcomes = self._inline.write(drafts, delivered, realtime.recipient_here)
+        if outcomes is None:
+            return None
+        try:
+            self._inline.commit()
+        except Exception:
+            log.exception("committing a batch of %d messages failed", len(drafts))
+            return None
+        self._checkpoint_soon(loop)
+        return outcomes
+
     def _checkpoint_soon(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Start a WAL checkpoint on the worker thread, at most one at a time, once a second."""
+        """Start a WAL checkpoint on its own thread, at most one at a time, once a second."""
         now = time.monotonic()
         if now - self._checkpointed_at < CHECKPOINT_EVERY:
             return
         if self._checkpoint is not None and not self._checkpoint.done():
             return
         self._checkpointed_at = now
-        self._checkpoint = loop.run_in_executor(self._executor, self._run_checkpoint)
+        self._checkpoint = loop.run_in_executor(self._checkpointer, self._run_checkpoint)
 
     @staticmethod
     def _run_checkpoint() -> None:
@@ -162,9 +209,16 @@ class MessageWriter:
                 except Exception:
                     log.exception("sending message %s failed", outcome.message["id"])
                     delivered = False
-                if delivered:
+                if delivered and outcome.message["status"] == "sent":
+                    # Stored before it was sent: marked with a later batch.
                     outcome.message = {**outcome.message, "status": "delivered"}
                     self._delivered.append(outcome.message["id"])
+            if pending.reply is not None:
+                try:
+                    await pending.reply.send(pending.sender_sid, outcome)
+                except Exception:
+                    log.exception("acking a message failed")
+                continue
             if pending.future.done():  # the handler was cancelled
                 continue
             if isinstance(outcome, ChatError):

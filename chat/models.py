@@ -84,9 +84,16 @@ class DeliveryStatus(models.IntegerChoices):
 
 
 class Message(models.Model):
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    # Every index is written with each message. The foreign keys' own indexes
+    # are left out: msg_conv_id_idx starts with the conversation, and agents'
+    # messages have a partial index (customers' messages have no agent).
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     sender = models.CharField(max_length=8, choices=Sender.choices)
-    sender_agent = models.ForeignKey("agents.AgentProfile", on_delete=models.SET_NULL, null=True, blank=True)
+    sender_agent = models.ForeignKey(
+        "agents.AgentProfile", on_delete=models.SET_NULL, null=True, blank=True, db_index=False
+    )
     sender_name = models.CharField(max_length=80)
     text = models.TextField()
     client_id = models.CharField(max_length=64, null=True, blank=True)
@@ -98,6 +105,9 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["conversation", "id"], name="msg_conv_id_idx"),
             models.Index(fields=["conversation", "sender", "status"], name="msg_conv_unread_idx"),
+            models.Index(
+                fields=["sender_agent"], condition=Q(sender_agent__isnull=False), name="msg_sender_agent_idx"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

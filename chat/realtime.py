@@ -21,6 +21,7 @@ import socketio
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from . import assignment, selectors
 from .outbox import Event
@@ -40,7 +41,7 @@ _single_process = True
 def bind(server: socketio.AsyncServer) -> None:
     global sio, _single_process
     sio = server
-    _single_process = type(server.manager) is socketio.AsyncManager
+    _single_process = not isinstance(server.manager, AsyncPubSubManager)
 
 
 def customer_room(customer_id: int) -> str:
@@ -77,6 +78,20 @@ async def _emit_to_room(
 # --- messages: the hot path -----------------------------------------------------
 
 
+async def ack(eio_sid: str, namespace: str, id: int, answer: dict) -> None:
+    """Answer the event that asked for ack `id` (sent outside its handler)."""
+    await sio._send_packet(
+        eio_sid, sio.packet_class(socketio.packet.ACK, namespace=namespace, id=id, data=[answer])
+    )
+
+
+def recipient_here(sender: str, customer_id: int, agent_id: int | None) -> bool:
+    """Whether the other side of a message from `sender` has a socket in this process."""
+    if sender == "customer":
+        return agent_id is not None and has_local_sockets(AGENT_NS, agent_room(agent_id))
+    return has_local_sockets(CUSTOMER_NS, customer_room(customer_id))
+
+
 async def message_to_recipients(
     message: dict, customer_id: int, agent_id: int | None, sender_sid: str | None
 ) -> bool:
@@ -87,20 +102,21 @@ async def message_to_recipients(
     another one: `delivered` only counts what this process can see.
     """
     sender = message["sender"]
-    delivered = False
+    delivered = recipient_here(sender, customer_id, agent_id)
     customers = customer_room(customer_id)
-    if sender != "customer":
-        delivered = has_local_sockets(CUSTOMER_NS, customers)
-        await _emit_to_room("agent:message", message, CUSTOMER_NS, customers)
-    else:
-        # The customer's other tabs see their own message too.
-        await _emit_to_room("agent:message", message, CUSTOMER_NS, customers, skip_sid=sender_sid)
+    # The customer's other tabs see their own message too.
+    await _emit_to_room(
+        "agent:message",
+        message,
+        CUSTOMER_NS,
+        customers,
+        skip_sid=sender_sid if sender == "customer" else None,
+    )
     if agent_id is not None:
         agents = agent_room(agent_id)
         if sender == "agent":
             await _emit_to_room("agent:message", message, AGENT_NS, agents, skip_sid=sender_sid)
         else:
-            delivered = has_local_sockets(AGENT_NS, agents)
             await _emit_to_room("customer:message", message, AGENT_NS, agents)
     return delivered
 

@@ -673,9 +673,13 @@ def customer_seen(*, customer_id: int) -> None:
 
 @dataclass
 class Draft:
-    """A message waiting for the writer. `agent_id` is set for agent senders."""
+    """A message waiting for the writer. `agent_id` is set for agent senders.
 
-    conversation_id: int
+    A customer's draft may have no `conversation_id` yet: the writer puts it
+    in the customer's open conversation, opening one if need be.
+    """
+
+    conversation_id: int | None
     sender: str
     sender_name: str
     text: str
@@ -716,21 +720,26 @@ def _check_sender(draft: Draft, conv: tuple | None) -> ChatError | None:
     return None
 
 
-def _aimed_at_ended(drafts: list[Draft], convs: dict[int, tuple]) -> bool:
+def _needs_opening(drafts: list[Draft], convs: dict[int, tuple]) -> bool:
+    """Whether a customer draft has no conversation yet, or aims at an ended one."""
     return any(
-        d.sender == Sender.CUSTOMER and convs.get(d.conversation_id, (0, ""))[1] == ConversationStatus.ENDED
+        d.sender == Sender.CUSTOMER
+        and (
+            d.conversation_id is None or convs.get(d.conversation_id, (0, ""))[1] == ConversationStatus.ENDED
+        )
         for d in drafts
     )
 
 
-def _redirect_after_end(drafts: list[Draft], convs: dict[int, tuple]) -> None:
-    """Send customer drafts aimed at an ended conversation to the open one.
+def _open_for(drafts: list[Draft], convs: dict[int, tuple]) -> bool:
+    """Send customer drafts with no open conversation to one; True if any moved.
 
-    Writing after a chat ended opens a new conversation. Doing it here, in
-    draft order, keeps a burst that straddles the end in the order it was
-    sent. Each reopening is its own transaction (taking the assignment lock
-    first, like every assignment). A draft whose client_id is already stored
-    in the ended conversation stays, so the resend returns the stored message.
+    Writing after a chat ended (or before any) opens a new conversation.
+    Doing it here, in draft order, keeps a burst that straddles the end in
+    the order it was sent. Each reopening is its own transaction (taking the
+    assignment lock first, like every assignment). A draft whose client_id
+    is already stored in the ended conversation stays, so the resend returns
+    the stored message.
     """
     ended = {i for i, row in convs.items() if row[1] == ConversationStatus.ENDED}
     already = set(
@@ -742,13 +751,19 @@ def _redirect_after_end(drafts: list[Draft], convs: dict[int, tuple]) -> None:
     )
     opened: dict[int, int] = {}
     for d in drafts:
-        if d.sender != Sender.CUSTOMER or d.conversation_id not in ended:
+        if d.sender != Sender.CUSTOMER or not (d.conversation_id is None or d.conversation_id in ended):
             continue
         if (d.conversation_id, d.client_id) in already:
             continue
         if d.customer_id not in opened:
             opened[d.customer_id] = conversation_reopen(customer_id=d.customer_id)
         d.conversation_id = opened[d.customer_id]
+    return bool(opened)
+
+
+# Rounds of opening conversations for one batch: one, unless a conversation
+# opened for it is ended again before the batch commits.
+_OPENING_ROUNDS = 3
 
 
 def messages_store(*, drafts: list[Draft], delivered_ids: list[int]) -> list[Stored | ChatError]:
@@ -757,14 +772,15 @@ def messages_store(*, drafts: list[Draft], delivered_ids: list[int]) -> list[Sto
     Returns one outcome per draft, in order: the stored message (or the one
     stored earlier under the same client_id) or the error that refused it.
     Also marks `delivered_ids` delivered. Ids follow the drafts' order.
-    Customer drafts for an ended conversation go to a new one first.
+    Customer drafts with no conversation (`conversation_id` None) or an
+    ended one go to the customer's open conversation, opened if need be.
 
     The usual batch is four statements (mark delivered, look up the
     conversations, insert, commit): each one hands the interpreter lock back
     and forth with the event loop, so fewer statements is less waiting.
     """
     stamp = connection.ops.adapt_datetimefield_value
-    redirected = False
+    rounds = 0
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
             if delivered_ids:
@@ -772,18 +788,17 @@ def messages_store(*, drafts: list[Draft], delivered_ids: list[int]) -> list[Sto
                 delivered_ids = []
             if not drafts:
                 return []
-            convs = message_sql.conversation_rows(cursor, {d.conversation_id for d in drafts})
-            if redirected or not _aimed_at_ended(drafts, convs):
+            convs = message_sql.conversation_rows(cursor, {d.conversation_id for d in drafts} - {None})
+            if rounds == _OPENING_ROUNDS or not _needs_opening(drafts, convs):
                 outcomes = _store_drafts(cursor, drafts, convs, stamp, look_up=True)
                 return _stored(outcomes, convs)
         # Rare: a customer wrote after the end. Open the new conversation
         # (its own transactions), then store the batch.
-        _redirect_after_end(drafts, convs)
-        redirected = True
+        rounds = rounds + 1 if _open_for(drafts, convs) else _OPENING_ROUNDS
 
 
 def messages_store_usual(
-    cursor, *, drafts: list[Draft], delivered_ids: list[int], stamp
+    cursor, *, drafts: list[Draft], delivered_ids: list[int], stamp, reaches=None
 ) -> list[Stored | ChatError] | None:
     """messages_store's usual batch, on `cursor` in the caller's transaction.
 
@@ -791,15 +806,19 @@ def messages_store_usual(
     part of the batch (the caller rolls back), when the batch needs more
     than the four statements: a customer writing after the end, or a
     client_id stored before. messages_store then takes the whole batch.
+
+    `reaches(sender, customer_id, agent_id)` says whether the recipient is
+    connected: those messages are stored `delivered` at once, for a caller
+    that sends them before anything else can run (no second write later).
     """
     if delivered_ids:
         message_sql.mark_delivered(cursor, delivered_ids)
     if not drafts:
         return []
-    convs = message_sql.conversation_rows(cursor, {d.conversation_id for d in drafts})
-    if _aimed_at_ended(drafts, convs):
+    convs = message_sql.conversation_rows(cursor, {d.conversation_id for d in drafts} - {None})
+    if _needs_opening(drafts, convs):
         return None
-    outcomes = _store_drafts(cursor, drafts, convs, stamp, look_up=False)
+    outcomes = _store_drafts(cursor, drafts, convs, stamp, look_up=False, reaches=reaches)
     return None if outcomes is None else _stored(outcomes, convs)
 
 
@@ -815,7 +834,9 @@ def _stored(outcomes: list, convs: dict[int, tuple]) -> list[Stored | ChatError]
     return result
 
 
-def _store_drafts(cursor, drafts: list[Draft], convs: dict[int, tuple], stamp, look_up: bool) -> list | None:
+def _store_drafts(
+    cursor, drafts: list[Draft], convs: dict[int, tuple], stamp, look_up: bool, reaches=None
+) -> list | None:
     """Outcomes, in draft order: ChatError, or (message, stored by this call).
 
     None if a message stored earlier must be read and `look_up` is false.
@@ -840,6 +861,10 @@ def _store_drafts(cursor, drafts: list[Draft], convs: dict[int, tuple], stamp, l
         m = message_sql.NewMessage(
             d.conversation_id, d.sender, d.agent_id, d.sender_name, d.text, d.client_id, now
         )
+        if reaches is not None:
+            _, _, agent_id, customer_id = convs[d.conversation_id]
+            if reaches(d.sender, customer_id, agent_id):
+                m.status = DeliveryStatus.DELIVERED
         fresh.append((i, m))
         if d.client_id is not None:
             in_batch[key] = m

@@ -12,10 +12,9 @@ from socketio.exceptions import ConnectionRefusedError
 
 from . import actions, background, connections, join_batcher, realtime, services, validation
 from .errors import CONFLICT, INVALID_PAYLOAD, NOT_JOINED, RATE_LIMITED, ChatError
-from .message_writer import writer
 from .models import Sender
 from .realtime import CUSTOMER_NS
-from .socketio_server import answer_unknown_events, on_event, sio
+from .socketio_server import answer_unknown_events, on_event, on_message_event, sio
 
 JOIN_FIELDS = frozenset({"name", "email", "topic", "token", "last_message_id"})
 MESSAGE_FIELDS = frozenset({"text", "client_id"})
@@ -90,17 +89,24 @@ async def join(sid, *args):
     return result.ack
 
 
-@on_event(CUSTOMER_NS, "customer:message")
-async def message(sid, *args):
+def _stored(sid: str, message: dict) -> None:
+    # The writer may have opened a new conversation for it (after an end).
+    state = connections.customers.get(sid)
+    if state is not None:
+        state.conversation_id = message["conversation_id"]
+
+
+@on_message_event(CUSTOMER_NS, "customer:message", stored=_stored)
+def message(sid, *args) -> services.Draft:
     state = _joined(sid)
     data = validation.payload(args, MESSAGE_FIELDS)
     text = validation.text(data)
     client_id = validation.client_id(data)
     if not state.bucket.take():
         raise ChatError(RATE_LIMITED, "Too many messages; slow down.")
-    if state.conversation_id is None:
-        await _reopen(state)
-    draft = services.Draft(
+    # With no conversation yet, or an ended one, the writer opens the next one
+    # in queue order, so a burst that straddles an end keeps its order.
+    return services.Draft(
         conversation_id=state.conversation_id,
         sender=Sender.CUSTOMER,
         sender_name=state.name,
@@ -108,28 +114,6 @@ async def message(sid, *args):
         client_id=client_id,
         customer_id=state.customer_id,
     )
-    # No await between receiving the message and queueing it: messages keep
-    # the order they arrived in. Writing after an end is redirected to a new
-    # conversation by the writer itself, in that same order.
-    try:
-        stored = await writer().submit(draft, sid)
-    except services.ConversationEnded:
-        # Only if the conversation ended between the writer's redirect and its
-        # commit; one retry goes to the new one.
-        state.conversation_id = None
-        await _reopen(state)
-        draft.conversation_id = state.conversation_id
-        stored = await writer().submit(draft, sid)
-    state.conversation_id = stored.message["conversation_id"]
-    return {"ok": True, "message": stored.message}
-
-
-async def _reopen(state: connections.CustomerSocket) -> None:
-    async with state.lock:
-        if state.conversation_id is None:
-            state.conversation_id = await actions.run(
-                services.conversation_reopen, customer_id=state.customer_id
-            )
 
 
 @on_event(CUSTOMER_NS, "customer:typing")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -28,6 +29,15 @@ def db(server_template, tmp_path):
     yield conn, store, agents
     store.close()
     conn.close()
+
+
+def _store(store: InlineStore, *args, **kwargs):
+    """Write, then commit (the writer commits on the loop; any thread may)."""
+    outcomes = store.write(*args, **kwargs)
+    if outcomes is not None:
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(store.commit).result()
+    return outcomes
 
 
 def _customer_with_conversation(conn, status: str, agent_id: int | None = None) -> tuple[int, int]:
@@ -56,12 +66,13 @@ def test_the_usual_batch_is_stored_in_order_with_delivered_marks(db):
     conn, store, agents = db
     ann = agents["ann"]["id"]
     customer, conversation = _customer_with_conversation(conn, "active", ann)
-    first = store.store([_draft(conversation, customer, "one", "c-1")], [])
+    first = _store(store, [_draft(conversation, customer, "one", "c-1")], [])
     assert [type(o) for o in first] == [Stored]
     assert first[0].message["status"] == "sent" and first[0].new
 
     agent_draft = Draft(conversation, "agent", "Ann", "two", "a-1", agent_id=ann)
-    outcomes = store.store(
+    outcomes = _store(
+        store,
         [
             _draft(conversation, customer, "three", None),
             agent_draft,
@@ -69,15 +80,18 @@ def test_the_usual_batch_is_stored_in_order_with_delivered_marks(db):
             _draft(conversation, customer, "three", "c-3"),  # a resend within the batch
         ],
         [first[0].message["id"]],
+        # The customer is connected; the agent is not.
+        reaches=lambda sender, customer_id, agent_id: sender == "agent" and customer_id == customer,
     )
     ids = [o.message["id"] for o in outcomes]
     assert ids[0] < ids[1] < ids[2] == ids[3]  # the resend returns the one stored
     assert [o.new for o in outcomes] == [True, True, True, False]
+    assert [o.message["status"] for o in outcomes] == ["sent", "delivered", "sent", "sent"]
     assert (outcomes[0].customer_id, outcomes[0].agent_id) == (customer, ann)
     assert _rows(conn) == [
         (first[0].message["id"], conversation, "customer", "one", "c-1", 1),  # marked delivered
         (ids[0], conversation, "customer", "three", None, 0),
-        (ids[1], conversation, "agent", "two", "a-1", 0),
+        (ids[1], conversation, "agent", "two", "a-1", 1),  # stored delivered
         (ids[2], conversation, "customer", "three", "c-3", 0),
     ]
     stamp = conn.execute("SELECT created_at FROM chat_message WHERE id = ?", (ids[0],)).fetchone()[0]
@@ -91,8 +105,8 @@ def test_refusals_are_answered_without_the_thread(db):
     conn, store, _ = db
     customer, conversation = _customer_with_conversation(conn, "queued")
     other, _ = _customer_with_conversation(conn, "queued")
-    outcomes = store.store(
-        [_draft(conversation, other, "not mine"), _draft(999_999, customer, "nowhere")], []
+    outcomes = _store(
+        store, [_draft(conversation, other, "not mine"), _draft(999_999, customer, "nowhere")], []
     )
     assert [o.code for o in outcomes] == ["forbidden", "not_found"]
     assert _rows(conn) == []
@@ -102,14 +116,14 @@ def test_refusals_are_answered_without_the_thread(db):
 def test_a_batch_beyond_the_usual_is_handed_over_and_nothing_is_written(db, case):
     conn, store, _ = db
     customer, conversation = _customer_with_conversation(conn, "queued")
-    stored = store.store([_draft(conversation, customer, "one", "c-1")], [])[0].message["id"]
+    stored = _store(store, [_draft(conversation, customer, "one", "c-1")], [])[0].message["id"]
     if case == "client_id stored before":
         # A resend arriving in a later batch: the stored message must be read back.
         batch = [_draft(conversation, customer, "two", "c-2"), _draft(conversation, customer, "one", "c-1")]
     else:
         conn.execute("UPDATE chat_conversation SET status = 'ended' WHERE id = ?", (conversation,))
         batch = [_draft(conversation, customer, "two", "c-2")]
-    assert store.store(batch, [stored]) is None
+    assert _store(store, batch, [stored]) is None
     assert _rows(conn) == [(stored, conversation, "customer", "one", "c-1", 0)]  # not even the mark
 
 
@@ -118,7 +132,7 @@ def test_a_locked_database_hands_the_batch_over_at_once(db):
     customer, conversation = _customer_with_conversation(conn, "queued")
     conn.execute("BEGIN IMMEDIATE")  # another writer holds the lock
     try:
-        assert store.store([_draft(conversation, customer, "one")], []) is None
+        assert _store(store, [_draft(conversation, customer, "one")], []) is None
     finally:
         conn.execute("ROLLBACK")
-    assert [o.message["text"] for o in store.store([_draft(conversation, customer, "one")], [])] == ["one"]
+    assert [o.message["text"] for o in _store(store, [_draft(conversation, customer, "one")], [])] == ["one"]

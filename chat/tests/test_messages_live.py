@@ -366,6 +366,27 @@ async def test_polling_customer_and_websocket_agent_chat_both_ways(chat_server):
         await c.disconnect()
 
 
+async def test_a_client_that_upgrades_from_polling_to_websocket_chats_on(chat_server):
+    """Browsers start on polling and upgrade: the server's WebSocket loop takes over the socket."""
+    ann, _ = await agent(chat_server, "ann")
+    carla = await Client(chat_server, "/customer", transports=["polling", "websocket"]).connect()
+    join = await carla.call("customer:join", {"name": "Upgrader"})
+    conversation_id = join["conversation"]["id"]
+    for _ in range(100):
+        if carla.sio.transport() == "websocket":
+            break
+        await asyncio.sleep(0.05)
+    assert carla.sio.transport() == "websocket"
+    sent = await carla.call("customer:message", {"text": "after the upgrade", "client_id": "u-1"})
+    assert sent["ok"] and sent["message"]["status"] == "delivered", sent
+    await ann.wait_for("customer:message", lambda m: m.get("client_id") == "u-1")
+    reply = await ann.call("agent:message", {"conversation_id": conversation_id, "text": "seen"})
+    got = await carla.wait_for("agent:message", lambda m: m["id"] == reply["message"]["id"])
+    assert got["text"] == "seen"
+    for c in (ann, carla):
+        await c.disconnect()
+
+
 # --- one open conversation --------------------------------------------------------------------
 
 
