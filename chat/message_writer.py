@@ -1,14 +1,14 @@
 """The message writer: one task that stores messages in group commits.
 
-Handlers hand their message to `submit` without awaiting anything first, so
-the queue holds messages in the order the server received them. The writer
-takes everything queued and stores it in one transaction: on SQLite, on the
-event loop itself with a connection of its own (`chat.inline_store`); else,
-or when that connection would have to wait, on the writer's database thread.
-Then, in id order, it sends each new message to its recipients and resolves
-the sender's future (the handler then acks). So a message is stored before
-anyone hears of it, the order of ids is the order of delivery, and a burst
-from a thousand sockets costs one transaction instead of a thousand.
+Message events are handed to `submit` as their frame arrives, without
+awaiting anything, so the queue holds messages in the order the server
+received them. The writer takes everything queued and stores it in one
+transaction: on SQLite, on the event loop itself with a connection of its
+own (`chat.inline_store`); else, or when that connection would have to
+wait, on the writer's database thread. Then, in id order, it sends each new
+message to its recipients and acks it to its sender. So a message is stored
+before anyone hears of it, the order of ids is the order of delivery, and a
+burst from a thousand sockets costs one transaction instead of a thousand.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ CHECKPOINT_EVERY = 1.0
 
 @dataclass(slots=True)
 class Reply:
-    """Where the writer acks a message event itself (no handler awaits it)."""
+    """How the writer answers a message event once it is stored or refused."""
 
     eio_sid: str
     namespace: str
@@ -58,9 +58,8 @@ class Reply:
 @dataclass(slots=True)
 class _Pending:
     draft: services.Draft
-    sender_sid: str | None
-    future: asyncio.Future | None
-    reply: Reply | None
+    sender_sid: str
+    reply: Reply
 
 
 class MessageWriter:
@@ -77,21 +76,16 @@ class MessageWriter:
         self._checkpoint: asyncio.Future | None = None
         self._checkpointed_at = 0.0
 
-    def submit(
-        self, draft: services.Draft, sender_sid: str | None, reply: Reply | None = None
-    ) -> asyncio.Future | None:
+    def submit(self, draft: services.Draft, sender_sid: str, reply: Reply) -> None:
         """Queue a message: the writer sends `reply` once it is stored or refused.
 
-        Without a reply, returns a future that resolves to services.Stored or
-        raises ChatError. Not a coroutine, so nothing can overtake a message
-        between its receipt and its place in the queue.
+        Not a coroutine, so nothing can overtake a message between its
+        receipt and its place in the queue.
         """
-        future = None if reply is not None else asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(draft, sender_sid, future, reply))
+        self._queue.append(_Pending(draft, sender_sid, reply))
         self._wakeup.set()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
-        return future
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -213,18 +207,10 @@ class MessageWriter:
                     # Stored before it was sent: marked with a later batch.
                     outcome.message = {**outcome.message, "status": "delivered"}
                     self._delivered.append(outcome.message["id"])
-            if pending.reply is not None:
-                try:
-                    await pending.reply.send(pending.sender_sid, outcome)
-                except Exception:
-                    log.exception("acking a message failed")
-                continue
-            if pending.future.done():  # the handler was cancelled
-                continue
-            if isinstance(outcome, ChatError):
-                pending.future.set_exception(outcome)
-            else:
-                pending.future.set_result(outcome)
+            try:
+                await pending.reply.send(pending.sender_sid, outcome)
+            except Exception:
+                log.exception("acking a message failed")
 
 
 _writer: MessageWriter | None = None
