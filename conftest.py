@@ -12,13 +12,17 @@ def server_template(tmp_path_factory):
 
 @pytest.fixture
 def start_chat_server(server_template, tmp_path_factory):
-    """Start a fresh server (extra environment variables as keywords)."""
+    """Start a fresh server: Daphne, or `server="uvicorn"`; extra environment variables as keywords."""
     servers = []
 
-    def start(**env):
+    def start(server="daphne", **env):
         template, agents = server_template
         server = live.start_server(
-            template, agents, tmp_path_factory.mktemp("server"), {k: str(v) for k, v in env.items()}
+            template,
+            agents,
+            tmp_path_factory.mktemp("server"),
+            {k: str(v) for k, v in env.items()},
+            server=server,
         )
         servers.append(server)
         return server

@@ -1,14 +1,26 @@
-"""python-engineio's socket, without a task for every frame.
+"""python-engineio's socket, without a task, a queue or a timer for every frame.
 
-python-engineio (5.x/4.x) waits for each frame it reads and each batch it
+python-engineio (4.15) waits for each frame it reads and each batch it
 writes with `asyncio.wait_for`, which on Python 3.11 wraps the wait in a new
-task, and it also starts a task per read. A chat message is three frames
-(the sender's event, its ack, the recipient's event), so a message cost
-about five tasks before any of our code ran (docs/PERFORMANCE.md).
-`asyncio.timeout` keeps the same deadlines without a task.
+task, and every frame it sends goes through the socket's queue to a writer
+task that wakes up to write it. A chat message is three frames (the
+sender's event, its ack, the recipient's event), so a message cost several
+tasks and wake-ups before any of our code ran (docs/PERFORMANCE.md).
+
+Here, on a WebSocket:
+
+- a frame is written at once by whoever sends it, when nothing is waiting
+  to be written before it (`send`); the queue and the writer task only
+  carry what must wait its turn: frames sent during the upgrade, and
+  frames behind a write that had to wait for the client (a slow reader
+  never holds up the sender, who goes on to its other recipients);
+- reads and the writer's waits have no per-frame deadline: a client that
+  stops answering pings is closed by python-engineio's service task, and
+  closing the socket now also ends its WebSocket (`close`), which is what
+  the deadlines were for.
 
 The methods below are python-engineio 4.15's own, changed only there; the
-rest of the socket (upgrade rules, close, pings) is unchanged. Sockets get
+rest of the socket (upgrade rules, pings, polling) is unchanged. Sockets get
 this class when Engine.IO reports them connected (`adopt`), before their
 WebSocket loop starts.
 """
@@ -16,15 +28,90 @@ WebSocket loop starts.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from engineio import async_socket, exceptions, packet
 
+log = logging.getLogger(__name__)
+
+
+async def _finish(write, waiting_on) -> None:
+    """Run a write coroutine to its end from where `_start` left it.
+
+    What a task does: wait for the future the coroutine yielded, then resume
+    it with send(None), until it returns.
+    """
+    while True:
+        if waiting_on is None:  # a bare yield: give the loop one turn
+            await asyncio.sleep(0)
+        else:
+            await asyncio.wait([waiting_on])
+        try:
+            waiting_on = write.send(None)
+        except StopIteration:
+            return
+        except Exception:
+            # The connection went away meanwhile: its reader sees it and ends.
+            log.debug("a WebSocket write failed", exc_info=True)
+            return
+
+
+def _start(write):
+    """Run a write coroutine until it would wait: None when it is done, else a task finishing it.
+
+    An ASGI server's send writes to the transport and returns without
+    waiting, unless the client is not reading (write buffer full): only then
+    is a task made.
+    """
+    try:
+        waiting_on = write.send(None)
+    except StopIteration:
+        return None
+    return asyncio.ensure_future(_finish(write, waiting_on))
+
 
 class LeanSocket(async_socket.AsyncSocket):
+    # Set while the socket's WebSocket is open and upgraded: frames may be
+    # written to it directly. Class defaults: most sockets never set them.
+    _ws = None
+    _writing = False  # the writer task is writing queued frames
+    _waiting_write: asyncio.Task | None = None  # a direct write waiting for the client
+
+    async def send(self, pkt):
+        """Send a packet: written at once when nothing waits before it, else queued."""
+        if not await self.check_ping_timeout():
+            return
+        ws = self._ws
+        if (
+            ws is None
+            or self._writing
+            or (self._waiting_write is not None and not self._waiting_write.done())
+            or not self.queue.empty()
+        ):
+            await self.queue.put(pkt)
+            return
+        try:
+            self._waiting_write = _start(ws.send(pkt.encode()))
+        except Exception:
+            # The connection is gone: end the writer, as a failed write does.
+            self._ws = None
+            self.queue.put_nowait(None)
+
+    async def close(self, wait=True, abort=False, reason=None):
+        await super().close(wait=wait, abort=abort, reason=reason)
+        if self._ws is not None:
+            # Without per-read deadlines, this is what ends the WebSocket of a
+            # socket closed from here (ping timeout, server disconnect).
+            self._ws = None
+            self.queue.put_nowait(None)
+
     async def poll(self):
         """Wait for packets to send to the client."""
         try:
-            async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
+            if self._ws is None:  # long-polling: the request waits at most this long
+                async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
+                    packets = [await self.queue.get()]
+            else:
                 packets = [await self.queue.get()]
             self.queue.task_done()
         except (TimeoutError, asyncio.CancelledError):
@@ -98,22 +185,27 @@ class LeanSocket(async_socket.AsyncSocket):
                 if not packets:
                     # empty packet list returned -> connection closed
                     break
+                self._writing = True
                 try:
+                    if self._waiting_write is not None:  # a direct write goes first
+                        await self._waiting_write
                     for pkt in packets:
                         await ws.send(pkt.encode())
                 except Exception:
                     break
+                finally:
+                    self._writing = False
+            self._ws = None
             await ws.close()
 
+        self._ws = ws
         writer_task = asyncio.ensure_future(writer())
 
         self.server.logger.info("%s: Upgrade to websocket successful", self.sid)
 
-        deadline = self.server.ping_interval + self.server.ping_timeout
         while True:
             try:
-                async with asyncio.timeout(deadline):
-                    p = await websocket_wait()
+                p = await websocket_wait()
             except (Exception, asyncio.CancelledError):
                 break
             if p is None:
@@ -132,6 +224,7 @@ class LeanSocket(async_socket.AsyncSocket):
                 # the connection properly
                 self.server.logger.exception("Unknown receive error")
 
+        self._ws = None
         await self.queue.put(None)  # unlock the writer task so it can exit
         await writer_task
         await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)

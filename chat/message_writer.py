@@ -44,15 +44,18 @@ class Reply:
     ack_id: int | None
     stored: Callable[[str, dict], None] | None = None
 
-    async def send(self, sid: str, outcome) -> None:
+    async def send(self, sid: str, outcome, encoded: str | None = None) -> None:
+        """Ack `outcome`; `encoded` is its message's JSON when already made (realtime.encode)."""
         if isinstance(outcome, ChatError):
-            answer = outcome.as_ack()
-        else:
-            if self.stored is not None:
-                self.stored(sid, outcome.message)
-            answer = {"ok": True, "message": outcome.message}
+            if self.ack_id is not None:
+                await realtime.ack(self.eio_sid, self.namespace, self.ack_id, outcome.as_ack())
+            return
+        if self.stored is not None:
+            self.stored(sid, outcome.message)
         if self.ack_id is not None:
-            await realtime.ack(self.eio_sid, self.namespace, self.ack_id, answer)
+            await realtime.ack_message(
+                self.eio_sid, self.namespace, self.ack_id, encoded or realtime.encode(outcome.message)
+            )
 
 
 @dataclass(slots=True)
@@ -195,10 +198,12 @@ class MessageWriter:
 
     async def _deliver(self, batch: list[_Pending], outcomes: list) -> None:
         for pending, outcome in zip(batch, outcomes, strict=True):
+            encoded = None
             if isinstance(outcome, services.Stored) and outcome.new:
+                encoded = realtime.encode(outcome.message)
                 try:
                     delivered = await realtime.message_to_recipients(
-                        outcome.message, outcome.customer_id, outcome.agent_id, pending.sender_sid
+                        outcome.message, outcome.customer_id, outcome.agent_id, pending.sender_sid, encoded
                     )
                 except Exception:
                     log.exception("sending message %s failed", outcome.message["id"])
@@ -206,9 +211,10 @@ class MessageWriter:
                 if delivered and outcome.message["status"] == "sent":
                     # Stored before it was sent: marked with a later batch.
                     outcome.message = {**outcome.message, "status": "delivered"}
+                    encoded = None
                     self._delivered.append(outcome.message["id"])
             try:
-                await pending.reply.send(pending.sender_sid, outcome)
+                await pending.reply.send(pending.sender_sid, outcome, encoded)
             except Exception:
                 log.exception("acking a message failed")
 

@@ -48,27 +48,23 @@ class InProcessManager(socketio.AsyncManager):
             raise NotImplementedError("this server never asks a client for an ack")
         if namespace not in self.rooms:
             return
-        skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
-        # Listed first: a send may drop a timed-out socket from the room.
-        recipients = [
-            eio_sid for sid, eio_sid in self.get_participants(namespace, to or room) if sid not in skip
-        ]
-        if not recipients:
-            return
         args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
         encoded = self.server.packet_class(
             socketio.packet.EVENT, namespace=namespace, data=[event, *args]
         ).encode()
-        packets = [
-            eio_packet.Packet(eio_packet.MESSAGE, p)
-            for p in (encoded if isinstance(encoded, list) else [encoded])
-        ]
+        for p in encoded if isinstance(encoded, list) else [encoded]:
+            await self.send_to_room(eio_packet.Packet(eio_packet.MESSAGE, p), namespace, to or room, skip_sid)
+
+    async def send_to_room(self, frame: eio_packet.Packet, namespace: str, room, skip_sid=None) -> None:
+        """Send one Engine.IO packet, already encoded, to every socket in `room` but `skip_sid`."""
+        skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+        # Listed first: a send may drop a timed-out socket from the room.
+        recipients = [eio_sid for sid, eio_sid in self.get_participants(namespace, room) if sid not in skip]
         for eio_sid in recipients:
-            for p in packets:
-                try:
-                    await self.server._send_eio_packet(eio_sid, p)
-                except Exception:  # that socket closed meanwhile; the others still get theirs
-                    log.debug("emit %s to %s failed", event, eio_sid, exc_info=True)
+            try:
+                await self.server._send_eio_packet(eio_sid, frame)
+            except Exception:  # that socket closed meanwhile; the others still get theirs
+                log.debug("send to %s failed", eio_sid, exc_info=True)
 
 
 def _client_manager() -> socketio.AsyncManager:
@@ -159,6 +155,8 @@ sio = ChatSocketServer(
     # Bigger frames than this are not chat; the 16 KiB payload limit is
     # checked per event (an answer, not a disconnect).
     max_http_buffer_size=1_000_000,
+    ping_interval=settings.SOCKETIO_PING_INTERVAL,
+    ping_timeout=settings.SOCKETIO_PING_TIMEOUT,
     logger=False,
     engineio_logger=False,
 )

@@ -173,6 +173,11 @@ SOCKETIO_CORS_ALLOWED_ORIGINS = env_list("SOCKETIO_CORS_ALLOWED_ORIGINS", [])
 if not DEBUG and "*" in SOCKETIO_CORS_ALLOWED_ORIGINS:
     raise ImproperlyConfigured("SOCKETIO_CORS_ALLOWED_ORIGINS may not be '*' in production.")
 
+# Engine.IO heartbeat: the server pings every interval; a client that has not
+# answered within the timeout is disconnected (how a vanished client is found).
+SOCKETIO_PING_INTERVAL = env_float("SOCKETIO_PING_INTERVAL", 25.0)
+SOCKETIO_PING_TIMEOUT = env_float("SOCKETIO_PING_TIMEOUT", 20.0)
+
 CHAT = {
     # An agent whose last socket is gone this long goes offline.
     "AGENT_GRACE_SECONDS": env_float("AGENT_GRACE_SECONDS", 60.0),

@@ -1,4 +1,4 @@
-"""A real server for tests: Daphne on a free port, its own SQLite file.
+"""A real server for tests: Daphne (or uvicorn) on a free port, its own SQLite file.
 
 The database is migrated once per test session into a template file, with a
 pool of agents whose API tokens are known; each test gets a fresh copy and
@@ -111,23 +111,40 @@ class LiveServer:
                 self.process.wait(10)
 
 
-def start_server(template: Path, agents: dict, directory: Path, extra_env: dict | None = None) -> LiveServer:
-    """A Daphne on a fresh copy of the template SQLite database."""
+def start_server(
+    template: Path, agents: dict, directory: Path, extra_env: dict | None = None, server: str = "daphne"
+) -> LiveServer:
+    """A server on a fresh copy of the template SQLite database."""
     db = directory / "db.sqlite3"
     shutil.copy(template, db)
     env = base_env(db)
     env.update(extra_env or {})
-    return launch(env, agents, directory, db)
+    return launch(env, agents, directory, db, server=server)
 
 
-def launch(env: dict, agents: dict, directory: Path, db: Path | None = None) -> LiveServer:
-    """Start Daphne with `env` on a free port and wait until it listens."""
+def server_command(server: str, port: int) -> list[str]:
+    """Daphne as `make run` starts it, or uvicorn as deploy/serve does."""
+    if server == "daphne":
+        return [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "cs_project.asgi:application"]
+    if server == "uvicorn":
+        return [
+            PYTHON, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
+            "--loop", "uvloop", "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
+            "--no-access-log", "cs_project.asgi:application",
+        ]  # fmt: skip
+    raise ValueError(f"unknown server {server!r}")
+
+
+def launch(
+    env: dict, agents: dict, directory: Path, db: Path | None = None, server: str = "daphne"
+) -> LiveServer:
+    """Start the server with `env` on a free port and wait until it listens."""
     port = free_port()
     env = {"AGENT_GRACE_SECONDS": "60", "SWEEP_INTERVAL_SECONDS": "0.2", **env}
-    log_path = directory / f"daphne-{port}.log"
+    log_path = directory / f"{server}-{port}.log"
     log = open(log_path, "wb")
     process = subprocess.Popen(
-        [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "cs_project.asgi:application"],
+        server_command(server, port),
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -136,7 +153,7 @@ def launch(env: dict, agents: dict, directory: Path, db: Path | None = None) -> 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError("Daphne exited:\n" + log_path.read_text(errors="replace"))
+            raise RuntimeError(f"{server} exited:\n" + log_path.read_text(errors="replace"))
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 break
@@ -144,7 +161,7 @@ def launch(env: dict, agents: dict, directory: Path, db: Path | None = None) -> 
             time.sleep(0.05)
     else:
         process.kill()
-        raise RuntimeError("Daphne did not start:\n" + log_path.read_text(errors="replace"))
+        raise RuntimeError(f"{server} did not start:\n" + log_path.read_text(errors="replace"))
     return LiveServer(f"http://127.0.0.1:{port}", db, agents, process, log_path)
 
 

@@ -32,6 +32,9 @@ def emitted_events() -> set[tuple[str, str]]:
         found.add((namespaces[match.group(3)], match.group(1)))
     for match in re.finditer(r'_emit_to_room\(\s*"([^"]+)",\s*\w+,\s*(\w+_NS)', source):
         found.add((namespaces[match.group(2)], match.group(1)))
+    # Messages: (event, message, its encoded JSON, namespace, ...).
+    for match in re.finditer(r'_message_to_room\(\s*"([^"]+)",\s*\w+,\s*\w+,\s*(\w+_NS)', source):
+        found.add((namespaces[match.group(2)], match.group(1)))
     return found
 
 
