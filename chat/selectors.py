@@ -16,10 +16,20 @@ from .models import Conversation, ConversationStatus, DeliveryStatus, InternalMe
 STATUS_NAMES = {s.value: s.label for s in DeliveryStatus}
 
 
+_last_iso: tuple[datetime | None, str | None] = (None, None)
+
+
 def iso(value: datetime | None) -> str | None:
+    global _last_iso
     if value is None:
         return None
-    return value.isoformat().replace("+00:00", "Z")
+    # A batch of messages shares one timestamp object: format it once.
+    last_value, last_text = _last_iso
+    if value is last_value:
+        return last_text
+    text = value.isoformat().replace("+00:00", "Z")
+    _last_iso = (value, text)
+    return text
 
 
 def message_shape(m: Message) -> dict:

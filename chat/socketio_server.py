@@ -14,7 +14,7 @@ import socketio
 from django.conf import settings
 from engineio import packet as eio_packet
 
-from . import engine_socket, realtime
+from . import engine_socket, realtime, socket_json
 from .errors import INTERNAL, UNKNOWN_EVENT, ChatError
 from .message_writer import Reply, writer
 
@@ -152,6 +152,7 @@ sio = ChatSocketServer(
     async_mode="asgi",
     client_manager=_client_manager(),
     cors_allowed_origins=origin_allowed,
+    json=socket_json,
     # Bigger frames than this are not chat; the 16 KiB payload limit is
     # checked per event (an answer, not a disconnect).
     max_http_buffer_size=1_000_000,
