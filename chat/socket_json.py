@@ -24,6 +24,7 @@ import orjson
 # Payloads may have integer keys (json.dumps turns them into strings too).
 _OPTIONS = orjson.OPT_NON_STR_KEYS
 _LONG_NUMBER = re.compile(r"\d{19}")
+_LONG_NUMBER_BYTES = re.compile(rb"\d{19}")  # pub/sub messages (Redis) arrive as bytes
 
 
 def dumps(value, **_ignored) -> str:
@@ -35,7 +36,8 @@ def dumps(value, **_ignored) -> str:
 
 
 def loads(text, **_ignored):
-    if _LONG_NUMBER.search(text):
+    long_number = _LONG_NUMBER_BYTES if isinstance(text, bytes | bytearray) else _LONG_NUMBER
+    if long_number.search(text):
         return json.loads(text)
     try:
         return orjson.loads(text)

@@ -19,6 +19,8 @@ VALUES = [
 def test_decodes_what_json_writes(value):
     for text in (json.dumps(value), json.dumps(value, ensure_ascii=False, separators=(",", ":"))):
         assert socket_json.loads(text) == json.loads(text)
+        # Messages from the pub/sub manager (Redis) are bytes.
+        assert socket_json.loads(text.encode("utf-8", "surrogatepass")) == json.loads(text)
 
 
 @pytest.mark.parametrize("value", VALUES)
