@@ -17,15 +17,15 @@ def start_chat_server(server_template, tmp_path_factory):
 
     def start(server="daphne", **env):
         template, agents = server_template
-        server = live.start_server(
+        started = live.start_server(
             template,
             agents,
             tmp_path_factory.mktemp("server"),
             {k: str(v) for k, v in env.items()},
             server=server,
         )
-        servers.append(server)
-        return server
+        servers.append(started)
+        return started
 
     yield start
     for server in servers:
