@@ -51,6 +51,40 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Placement:
+    """Which CPUs the server processes and the load generator run on.
+
+    With `pin`, each server process gets a CPU of its own and the Node
+    workers share the others, as clients on other machines would: on a
+    shared two-core machine, unpinned, the scheduler moves the server and
+    four generator processes between both cores, and a message waits
+    whenever the server's core is lent to a generator. Without enough CPUs
+    for that (or with --no-pin), nothing is pinned.
+    """
+
+    def __init__(self, pin: bool, processes: int) -> None:
+        cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        self.pinned = pin and len(cpus) > processes
+        self.server_cpus = [{cpu} for cpu in cpus[:processes]] if self.pinned else []
+        self.generator_cpus = set(cpus[processes:]) if self.pinned else set()
+
+    def server(self, index: int):
+        """A preexec_fn for server process `index` (before exec: every thread inherits it)."""
+        if not self.pinned:
+            return None
+        cpus = self.server_cpus[index]
+        return lambda: os.sched_setaffinity(0, cpus)
+
+    def generator(self):
+        if not self.pinned:
+            return None
+        cpus = self.generator_cpus
+        return lambda: os.sched_setaffinity(0, cpus)
+
+
+PLACEMENT = Placement(pin=False, processes=1)  # set by main()
+
+
 def raise_open_files() -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -102,11 +136,16 @@ class Server:
         self.log = open(self.dir / "server.log", "wb")  # closed in stop()
         self.processes: list[subprocess.Popen] = []
         self.urls: list[str] = []
-        for _ in range(processes):
+        for index in range(processes):
             port = free_port()
             self.processes.append(
                 subprocess.Popen(
-                    server_command(kind, port), cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+                    server_command(kind, port),
+                    cwd=ROOT,
+                    env=env,
+                    stdout=self.log,
+                    stderr=subprocess.STDOUT,
+                    preexec_fn=PLACEMENT.server(index),
                 )
             )
             self.urls.append(f"http://127.0.0.1:{port}")
@@ -191,6 +230,7 @@ def workers(configs: list[dict]) -> list[subprocess.Popen]:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            preexec_fn=PLACEMENT.generator(),
         )
         for c in configs
     ]
@@ -547,15 +587,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--postgres", action="store_true", help="a fresh PostgreSQL database per run")
     parser.add_argument("--processes", type=int, default=1, help="server processes (more than one: Redis)")
+    parser.add_argument(
+        "--no-pin",
+        dest="pin",
+        action="store_false",
+        help="let the scheduler place the server and the generator (default: a CPU per server process)",
+    )
     parser.add_argument("--json", type=Path, help="write every run's report here")
     args = parser.parse_args(argv)
+    global PLACEMENT
+    PLACEMENT = Placement(args.pin, args.processes)
     raise_open_files()
     kinds = ["daphne", "uvicorn"] if args.server == "both" else [args.server]
     reports = []
     for kind in kinds:
         runs = []
         for i in range(args.runs):
-            print(f"{args.scenario} on {kind}, run {i + 1}/{args.runs}", flush=True)
+            where = (
+                f", server on CPU {sorted(PLACEMENT.server_cpus[0])[0]}, generator on the rest"
+                if PLACEMENT.pinned and args.processes == 1
+                else ""
+            )
+            print(f"{args.scenario} on {kind}, run {i + 1}/{args.runs}{where}", flush=True)
             report = SCENARIOS[args.scenario](kind, args)
             print(table(report), flush=True)
             runs.append(report)
@@ -570,6 +623,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.scenario} on {kind}: median headline {summary['median']} over {len(runs)} run(s)\n",
             flush=True,
         )
+        summary["pinned"] = PLACEMENT.pinned
         reports.append(summary)
     if args.json:
         args.json.write_text(json.dumps(reports, indent=2))
