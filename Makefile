@@ -28,7 +28,7 @@ ifeq ($(SERVER),uvicorn)
 	$(VENV)/bin/uvicorn --host $(HOST) --port $(PORT) --loop uvloop --ws websockets-sansio \
 		--ws-per-message-deflate false cs_project.asgi:application
 else
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) cs_project.asgi:application
+	$(PY) -m cs_project.daphne_server -b $(HOST) -p $(PORT) cs_project.asgi:application
 endif
 
 test: setup

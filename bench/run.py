@@ -214,7 +214,10 @@ class Server:
 
 def server_command(kind: str, port: int) -> list[str]:
     if kind == "daphne":
-        return [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "cs_project.asgi:application"]
+        return [
+            PYTHON, "-m", "cs_project.daphne_server", "-b", "127.0.0.1", "-p", str(port),
+            "cs_project.asgi:application",
+        ]  # fmt: skip
     return [
         PYTHON, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop",
         "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--log-level", "warning",

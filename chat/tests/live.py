@@ -125,7 +125,10 @@ def start_server(
 def server_command(server: str, port: int) -> list[str]:
     """Daphne as `make run` starts it, or uvicorn as deploy/serve does."""
     if server == "daphne":
-        return [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "cs_project.asgi:application"]
+        return [
+            PYTHON, "-m", "cs_project.daphne_server", "-b", "127.0.0.1", "-p", str(port),
+            "cs_project.asgi:application",
+        ]  # fmt: skip
     if server == "uvicorn":
         return [
             PYTHON, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
