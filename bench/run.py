@@ -29,6 +29,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# Run as a script from anywhere: the server's command line is the project's own.
+sys.path.insert(0, str(ROOT))
+from cs_project.server_commands import server_command  # noqa: E402
+
 PYTHON = sys.executable
 NODE = shutil.which("node") or "node"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -140,7 +144,7 @@ class Server:
             port = free_port()
             self.processes.append(
                 subprocess.Popen(
-                    server_command(kind, port),
+                    server_command(kind, port, log_level="warning"),
                     cwd=ROOT,
                     env=env,
                     stdout=self.log,
@@ -210,19 +214,6 @@ class Server:
             with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def server_command(kind: str, port: int) -> list[str]:
-    if kind == "daphne":
-        return [
-            PYTHON, "-m", "cs_project.daphne_server", "-b", "127.0.0.1", "-p", str(port),
-            "cs_project.asgi:application",
-        ]  # fmt: skip
-    return [
-        PYTHON, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop",
-        "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--log-level", "warning",
-        "--no-access-log", "cs_project.asgi:application",
-    ]  # fmt: skip
 
 
 def workers(configs: list[dict]) -> list[subprocess.Popen]:

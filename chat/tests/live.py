@@ -22,6 +22,8 @@ from pathlib import Path
 
 import socketio
 
+from cs_project.server_commands import server_command
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 
@@ -120,22 +122,6 @@ def start_server(
     env = base_env(db)
     env.update(extra_env or {})
     return launch(env, agents, directory, db, server=server)
-
-
-def server_command(server: str, port: int) -> list[str]:
-    """Daphne as `make run` starts it, or uvicorn as deploy/serve does."""
-    if server == "daphne":
-        return [
-            PYTHON, "-m", "cs_project.daphne_server", "-b", "127.0.0.1", "-p", str(port),
-            "cs_project.asgi:application",
-        ]  # fmt: skip
-    if server == "uvicorn":
-        return [
-            PYTHON, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
-            "--loop", "uvloop", "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
-            "--no-access-log", "cs_project.asgi:application",
-        ]  # fmt: skip
-    raise ValueError(f"unknown server {server!r}")
 
 
 def launch(
