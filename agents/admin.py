@@ -3,8 +3,8 @@ from django.db.models import Count, Q
 
 from chat import actions
 from chat.models import ConversationStatus
+from chat.services import presence
 
-from . import services as agent_services
 from .models import AgentProfile
 
 
@@ -45,7 +45,7 @@ class AgentProfileAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if change and "capacity" in form.changed_data:
             # Through the service, so that the queue drains into new room.
-            actions.run_from_sync(agent_services.agent_set_capacity, agent_id=obj.id, capacity=capacity)
+            actions.run_from_sync(presence.agent_set_capacity, agent_id=obj.id, capacity=capacity)
 
     @admin.action(description="Issue a new API token (shown once)")
     def rotate_api_token(self, request, queryset):

@@ -1,24 +1,26 @@
 """The `/agent` namespace: logged-in agents, their consoles and bots.
 
 Thin handlers: parse the payload, call one service (or the message writer),
-answer the ack. Whether the agent may act on a conversation is decided by the
-service against the database, every time.
+answer the ack. Whether the agent may act on a conversation is decided by
+chat.access against the database, every time.
 """
 
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
+from django.utils.translation import gettext as _
 from socketio.exceptions import ConnectionRefusedError
 
-from chat import actions, background, connections, realtime, validation
-from chat import services as chat_services
+from chat import actions, background, selectors
 from chat.errors import NOT_LOGGED_IN, ChatError
+from chat.message_store import Draft
 from chat.models import Sender
-from chat.realtime import AGENT_NS
-from chat.socketio_server import answer_unknown_events, on_event, on_message_event, sio
+from chat.realtime import connections, emit, validation
+from chat.realtime.rooms import AGENT_NS, AGENTS_ROOM, agent_room
+from chat.realtime.server import answer_unknown_events, on_event, on_message_event, sio
+from chat.services import endings, internal, presence, queue, receipts
 
 from . import identity
-from . import services as agent_services
 
 
 @sio.on("connect", namespace=AGENT_NS)
@@ -32,7 +34,7 @@ async def connect(sid, environ, auth=None):
     )
     if known is None:
         raise ConnectionRefusedError(
-            "unauthorized", {"code": "unauthorized", "message": "Log in, or connect with auth: {token}."}
+            "unauthorized", {"code": "unauthorized", "message": _("Log in, or connect with auth: {token}.")}
         )
     connections.agents[sid] = connections.AgentSocket(agent_id=known[0], name=known[1])
 
@@ -41,13 +43,13 @@ async def connect(sid, environ, auth=None):
 async def disconnect(sid, reason=None):
     state = connections.agents.pop(sid, None)
     if state is not None and state.logged_in:
-        await actions.run(agent_services.agent_socket_closed, agent_id=state.agent_id)
+        await actions.run(presence.agent_socket_closed, agent_id=state.agent_id)
 
 
 def _logged_in(sid: str) -> connections.AgentSocket:
     state = connections.agents.get(sid)
     if state is None or not state.logged_in:
-        raise ChatError(NOT_LOGGED_IN, "Send agent:login first.")
+        raise ChatError(NOT_LOGGED_IN, _("Send agent:login first."))
     return state
 
 
@@ -58,16 +60,16 @@ async def login(sid, *args):
     new_socket = not state.logged_in
     if new_socket:
         # In the rooms before the service runs, so nothing it announces is missed.
-        await sio.enter_room(sid, realtime.agent_room(state.agent_id), namespace=AGENT_NS)
-        await sio.enter_room(sid, realtime.AGENTS_ROOM, namespace=AGENT_NS)
+        await sio.enter_room(sid, agent_room(state.agent_id), namespace=AGENT_NS)
+        await sio.enter_room(sid, AGENTS_ROOM, namespace=AGENT_NS)
         state.logged_in = True
     try:
-        return await actions.run(agent_services.agent_login, agent_id=state.agent_id, new_socket=new_socket)
+        return await actions.run(presence.agent_login, agent_id=state.agent_id, new_socket=new_socket)
     except Exception:
         if new_socket:
             state.logged_in = False
-            await sio.leave_room(sid, realtime.agent_room(state.agent_id), namespace=AGENT_NS)
-            await sio.leave_room(sid, realtime.AGENTS_ROOM, namespace=AGENT_NS)
+            await sio.leave_room(sid, agent_room(state.agent_id), namespace=AGENT_NS)
+            await sio.leave_room(sid, AGENTS_ROOM, namespace=AGENT_NS)
         raise
 
 
@@ -76,16 +78,16 @@ async def status(sid, *args):
     state = _logged_in(sid)
     data = validation.payload(args, frozenset({"status"}))
     agent = await actions.run(
-        agent_services.agent_set_status, agent_id=state.agent_id, status=validation.agent_status(data)
+        presence.agent_set_status, agent_id=state.agent_id, status=validation.agent_status(data)
     )
     return {"ok": True, "agent": agent}
 
 
 @on_message_event(AGENT_NS, "agent:message")
-def message(sid, *args) -> chat_services.Draft:
+def message(sid, *args) -> Draft:
     state = _logged_in(sid)
     data = validation.payload(args, frozenset({"conversation_id", "text", "client_id"}))
-    return chat_services.Draft(
+    return Draft(
         conversation_id=validation.identifier(data, "conversation_id"),
         sender=Sender.AGENT,
         sender_name=state.name,
@@ -96,11 +98,11 @@ def message(sid, *args) -> chat_services.Draft:
 
 
 @on_event(AGENT_NS, "agent:internal")
-async def internal(sid, *args):
+async def internal_message(sid, *args):
     state = _logged_in(sid)
     data = validation.payload(args, frozenset({"text", "to_agent_id", "conversation_id", "client_id"}))
     shape, new = await actions.run(
-        chat_services.internal_message_create,
+        internal.internal_message_create,
         sender_id=state.agent_id,
         text=validation.text(data),
         to_agent_id=validation.identifier(data, "to_agent_id", required=False),
@@ -108,7 +110,7 @@ async def internal(sid, *args):
         client_id=validation.client_id(data),
     )
     if new:
-        await realtime.internal_to_own_tabs(shape, state.agent_id, sid)
+        await emit.internal_to_own_tabs(shape, state.agent_id, sid)
     return {"ok": True, "message": shape}
 
 
@@ -118,10 +120,10 @@ async def typing(sid, *args):
     data = validation.payload(args, frozenset({"conversation_id", "is_typing"}))
     conversation_id = validation.identifier(data, "conversation_id")
     is_typing = validation.boolean(data, "is_typing")
-    customer_id = await database_sync_to_async(chat_services.typing_target)(
+    customer_id = await database_sync_to_async(selectors.agent_typing_target)(
         conversation_id=conversation_id, agent_id=state.agent_id
     )
-    await realtime.agent_typing(
+    await emit.agent_typing(
         conversation_id, customer_id, {"id": state.agent_id, "name": state.name}, is_typing
     )
     return {"ok": True}
@@ -132,7 +134,7 @@ async def end(sid, *args):
     state = _logged_in(sid)
     data = validation.payload(args, frozenset({"conversation_id"}))
     conversation = await actions.run(
-        chat_services.conversation_end_by_agent,
+        endings.conversation_end_by_agent,
         agent_id=state.agent_id,
         conversation_id=validation.identifier(data, "conversation_id"),
     )
@@ -144,7 +146,7 @@ async def transfer(sid, *args):
     state = _logged_in(sid)
     data = validation.payload(args, frozenset({"conversation_id", "to_agent_id"}))
     conversation = await actions.run(
-        chat_services.conversation_transfer,
+        queue.conversation_transfer,
         agent_id=state.agent_id,
         conversation_id=validation.identifier(data, "conversation_id"),
         to_agent_id=validation.identifier(data, "to_agent_id"),
@@ -157,7 +159,7 @@ async def claim(sid, *args):
     state = _logged_in(sid)
     data = validation.payload(args, frozenset({"conversation_id"}))
     conversation = await actions.run(
-        chat_services.queue_claim,
+        queue.queue_claim,
         agent_id=state.agent_id,
         conversation_id=validation.identifier(data, "conversation_id", required=False),
     )
@@ -168,7 +170,7 @@ async def claim(sid, *args):
 async def history(sid, *args):
     _logged_in(sid)
     data = validation.payload(args, frozenset({"customer_id", "before_id", "limit"}))
-    result = await database_sync_to_async(chat_services.history_for_agent)(
+    result = await database_sync_to_async(selectors.customer_history)(
         customer_id=validation.identifier(data, "customer_id"),
         before_id=validation.identifier(data, "before_id", required=False),
         limit=validation.limit(data),
@@ -181,7 +183,7 @@ async def read(sid, *args):
     state = _logged_in(sid)
     data = validation.payload(args, frozenset({"conversation_id", "up_to_id"}))
     await actions.run(
-        chat_services.message_read,
+        receipts.message_read,
         conversation_id=validation.identifier(data, "conversation_id"),
         up_to_id=validation.identifier(data, "up_to_id"),
         agent_id=state.agent_id,

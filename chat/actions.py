@@ -8,12 +8,14 @@ from typing import TypeVar
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 
-from . import outbox, realtime
+from . import outbox
+from .events import Event
+from .realtime import emit
 
 T = TypeVar("T")
 
 
-def _call(service: Callable[..., T], kwargs: dict) -> tuple[T, list[outbox.Event]]:
+def _call(service: Callable[..., T], kwargs: dict) -> tuple[T, list[Event]]:
     with outbox.collecting() as events:
         result = service(**kwargs)
     return result, list(events)
@@ -27,7 +29,7 @@ async def run(service: Callable[..., T], /, **kwargs) -> T:
     """
     result, events = await database_sync_to_async(_call)(service, kwargs)
     if events:
-        await realtime.dispatch(events)
+        await emit.dispatch(events)
     return result
 
 
@@ -37,9 +39,9 @@ def run_from_sync(service: Callable[..., T], /, **kwargs) -> T:
     The events are sent on the server's event loop, from which Django runs
     sync views in a thread.
     """
-    from . import socketio_server  # noqa: F401  (binds realtime to the server outside Daphne too)
+    from .realtime import server  # noqa: F401  (binds emit to the server outside Daphne too)
 
     result, events = _call(service, kwargs)
     if events:
-        async_to_sync(realtime.dispatch)(events)
+        async_to_sync(emit.dispatch)(events)
     return result

@@ -1,8 +1,9 @@
 from django.contrib import admin, messages
 
-from . import actions, services
+from . import actions
 from .errors import ChatError
 from .models import Conversation, ConversationStatus, InternalMessage, LiveQueue, Message
+from .services import endings
 
 
 class MessageInline(admin.TabularInline):
@@ -54,14 +55,14 @@ class ConversationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Close the selected conversations")
     def close(self, request, queryset):
-        self._each(request, queryset, services.conversation_close_by_supervisor, "closed")
+        self._each(request, queryset, endings.conversation_close_by_supervisor, "closed")
 
     @admin.action(description="Return the selected conversations to the head of the queue")
     def return_to_queue(self, request, queryset):
         self._each(
             request,
             queryset.filter(status=ConversationStatus.ACTIVE),
-            services.conversation_requeue_by_supervisor,
+            endings.conversation_requeue_by_supervisor,
             "returned to the queue",
         )
 

@@ -10,9 +10,10 @@ import logging
 
 from django.conf import settings
 
-from agents import services as agent_services
-
-from . import actions, connections, realtime, services
+from . import actions
+from .realtime import connections
+from .realtime.internal_bridge import run_internal_bridge
+from .services import endings, presence
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,8 @@ async def ensure_started() -> None:
             if not settings.REDIS_URL:
                 # One process owns every socket: counts left by a previous run
                 # are stale.
-                await actions.run(agent_services.presence_reset)
-            asyncio.get_running_loop().create_task(realtime.run_internal_bridge())
+                await actions.run(presence.presence_reset)
+            asyncio.get_running_loop().create_task(run_internal_bridge())
             asyncio.get_running_loop().create_task(sweep_forever())
         finally:
             _started.set_result(None)
@@ -37,9 +38,9 @@ async def ensure_started() -> None:
 
 
 async def sweep_once() -> None:
-    await actions.run(agent_services.agents_expire_absent, grace_seconds=settings.CHAT["AGENT_GRACE_SECONDS"])
+    await actions.run(presence.agents_expire_absent, grace_seconds=settings.CHAT["AGENT_GRACE_SECONDS"])
     await actions.run(
-        services.conversations_close_idle,
+        endings.conversations_close_idle,
         idle_seconds=settings.CHAT["CUSTOMER_IDLE_SECONDS"],
         connected_customer_ids=connections.connected_customer_ids(),
     )

@@ -2,9 +2,10 @@
 
 A storm of visitors (a campaign email, a page in the news) arrives as
 hundreds of `customer:join` a second. Each handler hands its start to
-`submit`; one task takes everything waiting, places it with one call of
-`services.customers_start` (one transaction), sends the events, and then
-resolves each handler's future. Starts are placed in the order submitted.
+`submit`; one batch (`chat.batching`) takes everything waiting, places it
+with one call of `services.joins.customers_start` (one transaction), sends
+the events, and then resolves each handler's future. Starts are placed in
+the order submitted.
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from . import actions, services
+from django.utils.translation import gettext as _
+
+from . import actions
+from .batching import BatchQueue
 from .errors import INTERNAL, ChatError
+from .services.joins import JoinResult, Start, customers_start
 
 log = logging.getLogger(__name__)
 
@@ -21,43 +26,29 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 500
 
 
-class StartBatcher:
-    def __init__(self) -> None:
-        self._queue: list[tuple[services.Start, asyncio.Future]] = []
-        self._task: asyncio.Task | None = None
-
-    def submit(self, start: services.Start) -> asyncio.Future:
-        """Queue a start; the future resolves to a services.JoinResult."""
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._queue.append((start, future))
-        if self._task is None or self._task.done():
-            self._task = loop.create_task(self._run())
-        return future
-
-    async def _run(self) -> None:
-        # While one batch is in the database the next one gathers.
-        while self._queue:
-            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-            try:
-                results = await actions.run(services.customers_start, starts=[s for s, _ in batch])
-            except Exception as exc:
-                log.exception("placing %d new customers failed", len(batch))
-                error = exc if isinstance(exc, ChatError) else ChatError(INTERNAL, "Could not start a chat.")
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():  # the handler was cancelled
-                    future.set_result(result)
+async def _place(batch: list[tuple[Start, asyncio.Future]]) -> None:
+    try:
+        results = await actions.run(customers_start, starts=[s for s, _ in batch])
+    except Exception as exc:
+        log.exception("placing %d new customers failed", len(batch))
+        error = exc if isinstance(exc, ChatError) else ChatError(INTERNAL, _("Could not start a chat."))
+        for _start, future in batch:
+            if not future.done():
+                future.set_exception(error)
+        return
+    for (_start, future), result in zip(batch, results, strict=True):
+        if not future.done():  # the handler was cancelled
+            future.set_result(result)
 
 
-_batcher: StartBatcher | None = None
+_starts: BatchQueue[tuple[Start, asyncio.Future]] | None = None
 
 
-def batcher() -> StartBatcher:
-    global _batcher
-    if _batcher is None:
-        _batcher = StartBatcher()
-    return _batcher
+def submit(start: Start) -> asyncio.Future[JoinResult]:
+    """Queue a start; the future resolves to its JoinResult (or the ChatError)."""
+    global _starts
+    if _starts is None:
+        _starts = BatchQueue(_place, name="start batcher", max_batch=MAX_BATCH)
+    future = asyncio.get_running_loop().create_future()
+    _starts.put((start, future))
+    return future

@@ -4,7 +4,7 @@ Message events are handed to `submit` as their frame arrives, without
 awaiting anything, so the queue holds messages in the order the server
 received them. The writer takes everything queued and stores it in one
 transaction: on SQLite, on the event loop itself with a connection of its
-own (`chat.inline_store`); else, or when that connection would have to
+own (`chat.message_store.inline`); else, or when that connection would have to
 wait, on the writer's database thread. Then, in id order, it sends each new
 message to its recipients and acks it to its sender. So a message is stored
 before anyone hears of it, the order of ids is the order of delivery, and a
@@ -21,9 +21,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.db import close_old_connections
+from django.utils.translation import gettext as _
 
-from . import inline_store, outbox, realtime, services
+from . import outbox
+from .batching import BatchQueue
 from .errors import INTERNAL, ChatError
+from .events import Event
+from .message_store import Draft, Stored, inline, store_batch
+from .realtime import emit
 
 log = logging.getLogger(__name__)
 
@@ -45,88 +50,77 @@ class Reply:
     stored: Callable[[str, dict], None] | None = None
 
     async def send(self, sid: str, outcome, encoded: str | None = None) -> None:
-        """Ack `outcome`; `encoded` is its message's JSON when already made (realtime.encode)."""
+        """Ack `outcome`; `encoded` is its message's JSON when already made (emit.encode)."""
         if isinstance(outcome, ChatError):
             if self.ack_id is not None:
-                await realtime.ack(self.eio_sid, self.namespace, self.ack_id, outcome.as_ack())
+                await emit.ack(self.eio_sid, self.namespace, self.ack_id, outcome.as_ack())
             return
         if self.stored is not None:
             self.stored(sid, outcome.message)
         if self.ack_id is not None:
-            await realtime.ack_message(
-                self.eio_sid, self.namespace, self.ack_id, encoded or realtime.encode(outcome.message)
+            await emit.ack_message(
+                self.eio_sid, self.namespace, self.ack_id, encoded or emit.encode(outcome.message)
             )
 
 
 @dataclass(slots=True)
 class _Pending:
-    draft: services.Draft
+    draft: Draft
     sender_sid: str
     reply: Reply
 
 
 class MessageWriter:
     def __init__(self) -> None:
-        self._queue: list[_Pending] = []
-        self._wakeup = asyncio.Event()
+        self._batches: BatchQueue[_Pending] = BatchQueue(
+            self._handle, name="message writer", max_batch=MAX_BATCH
+        )
         self._delivered: list[int] = []
-        self._task: asyncio.Task | None = None
+        self._flush: asyncio.TimerHandle | None = None
         # A thread of its own: messages never wait behind slower services.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="message-writer")
-        self._inline: inline_store.InlineStore | None = None
+        self._inline: inline.InlineStore | None = None
+        self._inline_opened = False
         # Checkpoints write and sync the database file: never ahead of a commit.
         self._checkpointer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wal-checkpoint")
         self._checkpoint: asyncio.Future | None = None
         self._checkpointed_at = 0.0
 
-    def submit(self, draft: services.Draft, sender_sid: str, reply: Reply) -> None:
+    def submit(self, draft: Draft, sender_sid: str, reply: Reply) -> None:
         """Queue a message: the writer sends `reply` once it is stored or refused.
 
         Not a coroutine, so nothing can overtake a message between its
         receipt and its place in the queue.
         """
-        self._queue.append(_Pending(draft, sender_sid, reply))
-        self._wakeup.set()
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        self._batches.put(_Pending(draft, sender_sid, reply))
 
-    async def _run(self) -> None:
+    async def _handle(self, batch: list[_Pending]) -> None:
+        """Store one batch (with the delivered marks gathered so far), then send it."""
         loop = asyncio.get_running_loop()
-        if self._inline is None:
-            self._inline = inline_store.open_for_this_database()
-        while True:
-            if not self._queue:
-                # Delivered marks ride along with the next batch; when no
-                # batch comes soon they are stored on their own.
-                try:
-                    await asyncio.wait_for(
-                        self._wakeup.wait(), timeout=FLUSH_DELIVERED_AFTER if self._delivered else None
-                    )
-                except TimeoutError:
-                    pass
-                self._wakeup.clear()
-            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-            delivered, self._delivered = self._delivered, []
-            if not batch and not delivered:
-                continue
-            drafts = [p.draft for p in batch]
-            outcomes = self._store_inline(loop, drafts, delivered)
-            if outcomes is not None:
-                events = []
-            else:
-                try:
-                    outcomes, events = await loop.run_in_executor(
-                        self._executor, self._store, drafts, delivered
-                    )
-                except Exception:
-                    log.exception("storing a batch of %d messages failed", len(batch))
-                    outcomes, events = await loop.run_in_executor(
-                        self._executor, self._store_one_by_one, drafts
-                    )
-            # Storing the next batch only after this one is sent lets it grow
-            # meanwhile: fewer, larger transactions. (Overlapping the two was
-            # measured: more batches, 3-6 points more CPU, no better tail.)
-            await self._send(batch, outcomes, events)
+        if not self._inline_opened:
+            self._inline = inline.open_for_this_database()
+            self._inline_opened = True
+        delivered, self._delivered = self._delivered, []
+        if not batch and not delivered:
+            return
+        drafts = [p.draft for p in batch]
+        outcomes = self._store_inline(loop, drafts, delivered)
+        if outcomes is not None:
+            events = []
+        else:
+            try:
+                outcomes, events = await loop.run_in_executor(self._executor, self._store, drafts, delivered)
+            except Exception:
+                log.exception("storing a batch of %d messages failed", len(batch))
+                outcomes, events = await loop.run_in_executor(self._executor, self._store_one_by_one, drafts)
+        # Storing the next batch only after this one is sent lets it grow
+        # meanwhile: fewer, larger transactions. (Overlapping the two was
+        # measured: more batches, 3-6 points more CPU, no better tail.)
+        await self._send(batch, outcomes, events)
+        if self._delivered and (self._flush is None or self._flush.when() <= loop.time()):
+            # Delivered marks ride along with the next batch; when no batch
+            # comes soon they are stored on their own.
+            self._flush = loop.call_later(FLUSH_DELIVERED_AFTER, self._batches.kick)
 
     def _store_inline(self, loop: asyncio.AbstractEventLoop, drafts: list, delivered: list[int]):
         """The batch's outcomes, stored on the loop's own connection; None: use the thread.
@@ -138,7 +132,7 @@ class MessageWriter:
         """
         if self._inline is None:
             return None
-        outcomes = self._inline.write(drafts, delivered, realtime.recipient_here)
+        outcomes = self._inline.write(drafts, delivered, emit.recipient_here)
         if outcomes is None:
             return None
         try:
@@ -163,35 +157,35 @@ class MessageWriter:
     def _run_checkpoint() -> None:
         try:
             close_old_connections()
-            inline_store.checkpoint()
+            inline.checkpoint()
         except Exception:
             log.exception("WAL checkpoint failed")
 
     @staticmethod
-    def _store(drafts: list[services.Draft], delivered: list[int]) -> tuple[list, list[outbox.Event]]:
+    def _store(drafts: list[Draft], delivered: list[int]) -> tuple[list, list[Event]]:
         close_old_connections()
         with outbox.collecting() as events:
-            outcomes = services.messages_store(drafts=drafts, delivered_ids=delivered)
+            outcomes = store_batch(drafts=drafts, delivered_ids=delivered)
         return outcomes, list(events)
 
     @staticmethod
-    def _store_one_by_one(drafts: list[services.Draft]) -> tuple[list, list[outbox.Event]]:
+    def _store_one_by_one(drafts: list[Draft]) -> tuple[list, list[Event]]:
         # After a failed batch: isolate the message that failed it.
         outcomes: list = []
         with outbox.collecting() as events:
             for draft in drafts:
                 try:
-                    outcomes.extend(services.messages_store(drafts=[draft], delivered_ids=[]))
+                    outcomes.extend(store_batch(drafts=[draft], delivered_ids=[]))
                 except Exception:
                     log.exception("storing a message failed")
-                    outcomes.append(ChatError(INTERNAL, "The message could not be stored."))
+                    outcomes.append(ChatError(INTERNAL, _("The message could not be stored.")))
         return outcomes, list(events)
 
-    async def _send(self, batch: list[_Pending], outcomes: list, events: list[outbox.Event]) -> None:
+    async def _send(self, batch: list[_Pending], outcomes: list, events: list[Event]) -> None:
         # Conversations opened for this batch are announced before its messages.
         if events:
             try:
-                await realtime.dispatch(events)
+                await emit.dispatch(events)
             except Exception:
                 log.exception("sending the events of a message batch failed")
         await self._deliver(batch, outcomes)
@@ -199,10 +193,10 @@ class MessageWriter:
     async def _deliver(self, batch: list[_Pending], outcomes: list) -> None:
         for pending, outcome in zip(batch, outcomes, strict=True):
             encoded = None
-            if isinstance(outcome, services.Stored) and outcome.new:
-                encoded = realtime.encode(outcome.message)
+            if isinstance(outcome, Stored) and outcome.new:
+                encoded = emit.encode(outcome.message)
                 try:
-                    delivered = await realtime.message_to_recipients(
+                    delivered = await emit.message_to_recipients(
                         outcome.message, outcome.customer_id, outcome.agent_id, pending.sender_sid, encoded
                     )
                 except Exception:

@@ -1,8 +1,9 @@
 """Events recorded by services, released only when their transaction commits.
 
-A service calls `record(kind, **data)` while it changes state. The event joins
-the caller's outbox through `transaction.on_commit`, so a rolled-back change is
-never announced; `chat.actions.run` hands the outbox to `chat.realtime`.
+A service calls `record(SomeEvent(...))` (chat.events) while it changes
+state. The event joins the caller's outbox through `transaction.on_commit`,
+so a rolled-back change is never announced; `chat.actions.run` hands the
+outbox to `chat.realtime.emit`.
 """
 
 from __future__ import annotations
@@ -10,17 +11,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from .events import Event
+
 _local = threading.local()
-
-
-@dataclass
-class Event:
-    kind: str
-    data: dict = field(default_factory=dict)
 
 
 @contextmanager
@@ -35,9 +31,10 @@ def collecting() -> Iterator[list[Event]]:
         _local.events = previous
 
 
-def record(kind: str, **data) -> None:
+def record(event: Event) -> None:
+    if not isinstance(event, Event):
+        raise TypeError(f"record() takes a chat.events.Event, not {event!r}.")
     events = getattr(_local, "events", None)
     if events is None:
         raise RuntimeError("record() outside outbox.collecting(): the event would be lost.")
-    event = Event(kind, data)
     transaction.on_commit(lambda: events.append(event))

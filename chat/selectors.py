@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from agents.models import AgentProfile, AgentStatus
+from customers import tokens
 from customers.models import Customer
 
-from .models import Conversation, ConversationStatus, DeliveryStatus, InternalMessage, Message
+from . import access
+from .errors import CONFLICT, NOT_FOUND, ChatError
+from .models import Conversation, ConversationStatus, DeliveryStatus, InternalMessage, Message, Sender
 
 STATUS_NAMES = {s.value: s.label for s in DeliveryStatus}
 
@@ -176,6 +180,20 @@ def online_capacity() -> int:
     )
 
 
+def internal_message_by_id(message_id: int) -> dict:
+    return internal_message_shape(InternalMessage.objects.select_related("sender").get(id=message_id))
+
+
+def internal_message_by_client_id(sender_id: int, client_id: str) -> dict | None:
+    """The internal message this agent sent under `client_id`, if any."""
+    m = (
+        InternalMessage.objects.filter(sender_id=sender_id, client_id=client_id)
+        .select_related("sender")
+        .first()
+    )
+    return None if m is None else internal_message_shape(m)
+
+
 def internal_message_shape(m: InternalMessage) -> dict:
     return {
         "id": m.id,
@@ -189,8 +207,13 @@ def internal_message_shape(m: InternalMessage) -> dict:
 
 
 def customer_history(customer_id: int, before_id: int | None, limit: int) -> dict:
-    """A customer, their conversations, and up to `limit` messages before `before_id`."""
-    customer = Customer.objects.get(id=customer_id)
+    """A customer, their conversations, and up to `limit` messages before `before_id`.
+
+    Any agent may read any customer's history (PROTOCOL.md, `conversation:history`).
+    """
+    customer = Customer.objects.filter(id=customer_id).first()
+    if customer is None:
+        raise ChatError(NOT_FOUND, _("No such customer."))
     convs = conversations_with_shape_data().filter(customer_id=customer_id).order_by("-id")
     msgs = Message.objects.filter(conversation__customer_id=customer_id)
     if before_id is not None:
@@ -215,3 +238,107 @@ def mean_handle_seconds(sample: int = 50) -> float:
     if len(spans) < 5:
         return settings.CHAT["DEFAULT_HANDLE_SECONDS"]
     return sum(spans) / len(spans)
+
+
+# --- access and identity -----------------------------------------------------------
+
+
+def access_row(conversation: Conversation | None) -> access.ConversationRow | None:
+    """What chat.access decides on, for a loaded conversation (or None)."""
+    if conversation is None:
+        return None
+    return access.ConversationRow(
+        conversation.id, conversation.status, conversation.agent_id, conversation.customer_id
+    )
+
+
+def conversation_row(conversation_id: int) -> access.ConversationRow | None:
+    row = (
+        Conversation.objects.filter(id=conversation_id)
+        .values_list("id", "status", "agent_id", "customer_id")
+        .first()
+    )
+    return None if row is None else access.ConversationRow(*row)
+
+
+def agent_typing_target(*, conversation_id: int, agent_id: int) -> int:
+    """The customer id of a conversation this agent may type in (chat.access decides)."""
+    return access.check_agent(conversation_row(conversation_id), agent_id).customer_id
+
+
+def customer_typing_target(*, customer_id: int) -> access.ConversationRow:
+    """The customer's current conversation, if they may type in it (chat.access decides)."""
+    return access.check_customer(current_conversation_row(customer_id=customer_id), customer_id)
+
+
+def customer_by_token(*, token: str) -> tuple[int, str, int | None] | None:
+    """(customer id, name, current conversation id) for a valid token, or None."""
+    parsed = tokens.read(token)
+    if parsed is None:
+        return None
+    customer = Customer.objects.filter(id=parsed[0], token_key=parsed[1]).first()
+    if customer is None:
+        return None
+    current = current_conversation(customer.id)
+    return customer.id, customer.name, current.id if current else None
+
+
+def current_conversation(customer_id: int) -> Conversation | None:
+    """The customer's latest conversation (open, or the last one ended)."""
+    return Conversation.objects.filter(customer_id=customer_id).order_by("-id").first()
+
+
+def current_conversation_row(*, customer_id: int) -> access.ConversationRow:
+    """The access row of the customer's latest conversation.
+
+    Every socket of a customer follows it: when one tab starts a new
+    conversation, typing and read receipts from the others go there too.
+    """
+    row = (
+        Conversation.objects.filter(customer_id=customer_id)
+        .order_by("-id")
+        .values_list("id", "status", "agent_id", "customer_id")
+        .first()
+    )
+    if row is None:
+        raise ChatError(CONFLICT, _("There is no conversation yet."))
+    return access.ConversationRow(*row)
+
+
+# --- the queue and the sweeper ------------------------------------------------------
+
+
+def queue_position(conversation: Conversation) -> int | None:
+    """1 for the head of the queue; None when the conversation is not waiting."""
+    if conversation.status != ConversationStatus.QUEUED:
+        return None
+    return (
+        queued_conversations()
+        .filter(
+            Q(queue_order__lt=conversation.queue_order)
+            | Q(queue_order=conversation.queue_order, id__lt=conversation.id)
+        )
+        .count()
+        + 1
+    )
+
+
+def idle_conversation_ids(cutoff: datetime, connected_customer_ids: set[int]) -> list[int]:
+    """Open conversations whose customer has been neither seen nor heard since `cutoff`."""
+    rows = list(
+        Conversation.objects.exclude(status=ConversationStatus.ENDED)
+        .filter(created_at__lt=cutoff, customer__last_seen_at__lt=cutoff)
+        .annotate(last_customer=Max("messages__created_at", filter=Q(messages__sender=Sender.CUSTOMER)))
+        .filter(Q(last_customer__isnull=True) | Q(last_customer__lt=cutoff))
+        .values_list("id", "customer_id")
+    )
+    # Filtered here rather than in SQL: with thousands of sockets the list
+    # would outgrow the database's limit on query parameters.
+    return [id_ for id_, customer_id in rows if customer_id not in connected_customer_ids]
+
+
+def absent_agents(cutoff: datetime) -> QuerySet[AgentProfile]:
+    """Agents not offline whose last socket went away before `cutoff`."""
+    return AgentProfile.objects.filter(sockets=0, last_disconnect_at__lt=cutoff).exclude(
+        status=AgentStatus.OFFLINE
+    )

@@ -8,13 +8,17 @@ or by `customer:join`.
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
+from django.utils.translation import gettext as _
 from socketio.exceptions import ConnectionRefusedError
 
-from . import actions, background, connections, join_batcher, realtime, services, validation
-from .errors import CONFLICT, INVALID_PAYLOAD, NOT_JOINED, RATE_LIMITED, ChatError
+from . import actions, background, join_batcher, selectors
+from .errors import INVALID_PAYLOAD, NOT_JOINED, RATE_LIMITED, ChatError
+from .message_store import Draft
 from .models import Sender
-from .realtime import CUSTOMER_NS
-from .socketio_server import answer_unknown_events, on_event, on_message_event, sio
+from .realtime import connections, emit, validation
+from .realtime.rooms import CUSTOMER_NS, customer_room
+from .realtime.server import after_ack, answer_unknown_events, on_event, on_message_event, sio
+from .services import endings, joins, receipts
 
 JOIN_FIELDS = frozenset({"name", "email", "topic", "token", "last_message_id"})
 MESSAGE_FIELDS = frozenset({"text", "client_id"})
@@ -30,16 +34,16 @@ async def connect(sid, environ, auth=None):
     token = auth.get("token") if isinstance(auth, dict) else None
     if token is not None:
         known = (
-            await database_sync_to_async(services.customer_identify)(token=token)
+            await database_sync_to_async(selectors.customer_by_token)(token=token)
             if isinstance(token, str)
             else None
         )
         if known is None:
             raise ConnectionRefusedError(
-                "invalid_token", {"code": "invalid_token", "message": "Join without a token."}
+                "invalid_token", {"code": "invalid_token", "message": _("Join without a token.")}
             )
         state.customer_id, state.name, state.conversation_id = known
-        await sio.enter_room(sid, realtime.customer_room(state.customer_id), namespace=CUSTOMER_NS)
+        await sio.enter_room(sid, customer_room(state.customer_id), namespace=CUSTOMER_NS)
     connections.customers[sid] = state
 
 
@@ -47,13 +51,13 @@ async def connect(sid, environ, auth=None):
 async def disconnect(sid, reason=None):
     state = connections.customers.pop(sid, None)
     if state is not None and state.customer_id is not None:
-        await actions.run(services.customer_seen, customer_id=state.customer_id)
+        await actions.run(joins.customer_seen, customer_id=state.customer_id)
 
 
 def _joined(sid: str) -> connections.CustomerSocket:
     state = connections.customers.get(sid)
     if state is None or state.customer_id is None:
-        raise ChatError(NOT_JOINED, "Send customer:join first.")
+        raise ChatError(NOT_JOINED, _("Send customer:join first."))
     return state
 
 
@@ -68,24 +72,36 @@ async def join(sid, *args):
     last_message_id = validation.cursor(data, "last_message_id")
     if token is None and state.customer_id is None:
         if name is None:
-            raise ChatError(INVALID_PAYLOAD, "`name` is required to start a chat.")
+            raise ChatError(INVALID_PAYLOAD, _("`name` is required to start a chat."))
         # A new visitor: placed together with everyone else starting now.
-        result = await join_batcher.batcher().submit(services.Start(name=name, email=email, topic=topic))
+        result = await join_batcher.submit(joins.Start(name=name, email=email, topic=topic))
     else:
-        result = await actions.run(
-            services.customer_join,
-            token=token,
-            customer_id=state.customer_id,
-            name=name,
-            email=email,
-            topic=topic,
-            last_message_id=last_message_id,
-        )
+        known = state.customer_id
+        if known is not None:
+            connections.join_started(known, sid)
+        try:
+            result = await actions.run(
+                joins.customer_join,
+                token=token,
+                customer_id=known,
+                name=name,
+                email=email,
+                topic=topic,
+                last_message_id=last_message_id,
+            )
+        finally:
+            if known is not None:
+                connections.join_ended(known, sid)
     if state.customer_id is None:
-        await sio.enter_room(sid, realtime.customer_room(result.customer_id), namespace=CUSTOMER_NS)
+        await sio.enter_room(sid, customer_room(result.customer_id), namespace=CUSTOMER_NS)
     state.customer_id = result.customer_id
     state.name = result.customer_name
     state.conversation_id = result.conversation_id
+    if result.assigned is not None:
+        # This join placed the conversation with an agent: `agent:assigned`
+        # follows the ack, as for every other assignment.
+        assigned = result.assigned
+        after_ack(lambda: emit.assigned_to_socket(sid, assigned))
     return result.ack
 
 
@@ -97,16 +113,16 @@ def _stored(sid: str, message: dict) -> None:
 
 
 @on_message_event(CUSTOMER_NS, "customer:message", stored=_stored)
-def message(sid, *args) -> services.Draft:
+def message(sid, *args) -> Draft:
     state = _joined(sid)
     data = validation.payload(args, MESSAGE_FIELDS)
     text = validation.text(data)
     client_id = validation.client_id(data)
     if not state.bucket.take():
-        raise ChatError(RATE_LIMITED, "Too many messages; slow down.")
+        raise ChatError(RATE_LIMITED, _("Too many messages; slow down."))
     # With no conversation yet, or an ended one, the writer opens the next one
     # in queue order, so a burst that straddles an end keeps its order.
-    return services.Draft(
+    return Draft(
         conversation_id=state.conversation_id,
         sender=Sender.CUSTOMER,
         sender_name=state.name,
@@ -121,13 +137,9 @@ async def typing(sid, *args):
     state = _joined(sid)
     data = validation.payload(args, TYPING_FIELDS)
     is_typing = validation.boolean(data, "is_typing")
-    conversation_id, agent_id, status = await database_sync_to_async(services.current_conversation_of)(
-        customer_id=state.customer_id
-    )
-    if status == "ended":
-        raise ChatError(CONFLICT, "The conversation has ended.")
-    state.conversation_id = conversation_id
-    await realtime.customer_typing(conversation_id, agent_id, is_typing)
+    row = await database_sync_to_async(selectors.customer_typing_target)(customer_id=state.customer_id)
+    state.conversation_id = row.id
+    await emit.customer_typing(row.id, row.agent_id, is_typing)
     return {"ok": True}
 
 
@@ -135,7 +147,7 @@ async def typing(sid, *args):
 async def leave(sid, *args):
     state = _joined(sid)
     validation.payload(args, NO_FIELDS)
-    await actions.run(services.conversation_end_by_customer, customer_id=state.customer_id)
+    await actions.run(endings.conversation_end_by_customer, customer_id=state.customer_id)
     return {"ok": True}
 
 
@@ -144,14 +156,9 @@ async def read(sid, *args):
     state = _joined(sid)
     data = validation.payload(args, READ_FIELDS)
     up_to_id = validation.identifier(data, "up_to_id")
-    conversation_id, _, _ = await database_sync_to_async(services.current_conversation_of)(
-        customer_id=state.customer_id
-    )
+    row = await database_sync_to_async(selectors.current_conversation_row)(customer_id=state.customer_id)
     await actions.run(
-        services.message_read,
-        conversation_id=conversation_id,
-        up_to_id=up_to_id,
-        customer_id=state.customer_id,
+        receipts.message_read, conversation_id=row.id, up_to_id=up_to_id, customer_id=state.customer_id
     )
     return {"ok": True}
 

@@ -15,7 +15,7 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 
 import agents.sockets  # noqa: E402, F401  (registers the /agent handlers)
 import chat.sockets  # noqa: E402, F401  (registers the /customer handlers)
-from chat.socketio_server import sio  # noqa: E402
+from chat.realtime.server import sio  # noqa: E402
 
 http_app = ASGIStaticFilesHandler(django_app) if settings.SERVE_STATIC else django_app
 

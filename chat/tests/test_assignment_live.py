@@ -118,6 +118,12 @@ async def until(condition, timeout: float = 10, interval: float = 0.05):
 # --- who gets a new customer -----------------------------------------------------------
 
 
+def joined_with(join: dict) -> dict:
+    """The `agent:assigned` a customer placed during its join gets after the ack."""
+    conversation = join["conversation"]
+    return {"conversation_id": conversation["id"], "agent": conversation["agent"], "transferred": False}
+
+
 async def test_two_agents_least_loaded_first_then_longest_idle(chat_server):
     ann, _ = await agent(chat_server, "ann")
     ben, _ = await agent(chat_server, "ben")
@@ -684,7 +690,7 @@ async def test_transfer_refused_to_offline_disconnected_full_unknown_or_self(cha
 
     # Nothing changed.
     assert conversation_row(chat_server, cid) == ("active", agent_id(chat_server, "ann"), None)
-    assert carla.of("agent:assigned") == []
+    assert carla.of("agent:assigned") == [joined_with(join)]  # the join's own, nothing since
     assert all(n["transferred_from"] is None for n in ben.of("customer:new"))
     assert ann.of("system:notification") == []
     check_database(chat_server)
@@ -730,7 +736,8 @@ async def test_agent_gone_past_grace_requeues_at_the_head_then_drains(start_chat
     # Ben comes online: he takes Ann's two first; Early moves back up.
     assert (await ben.call("agent:status", {"status": "online"}))["ok"]
     for client, ack in held:
-        got = await client.wait_for("agent:assigned")
+        # The second assignment of each: the first, to Ann, came with its join.
+        got = await client.wait_for("agent:assigned", count=2)
         assert got["conversation_id"] == conv_id(ack) and got["agent"]["name"] == "Ben"
     await ben.wait_for("customer:new", count=2)
     assert new_ids(ben) == held_ids
@@ -756,7 +763,7 @@ async def test_agent_gone_past_grace_hands_chats_to_a_colleague_with_room(start_
             "agent:message", lambda m: m["sender"] == "system" and "Ann" in m["text"]
         )
         assert note["conversation_id"] == conv_id(ack)
-        got = await client.wait_for("agent:assigned")
+        got = await client.wait_for("agent:assigned", count=2)  # the first, to Ann, with the join
         assert got["conversation_id"] == conv_id(ack)
         assert got["agent"] == {"id": agent_id(server, "ben"), "name": "Ben"}
         assert client.of("session:end") == []
@@ -817,7 +824,7 @@ async def test_reconnect_within_grace_keeps_everything(start_chat_server):
     assert conversation_row(server, cid) == ("active", ann_id, None)
     assert server.scalar("select status from agents_agentprofile where id = ?", (ann_id,)) == "online"
     assert carla.of("session:end") == [] and carla.of("queue:position") == []
-    assert carla.of("agent:assigned") == []
+    assert carla.of("agent:assigned") == [joined_with(join)]  # the join's own, nothing since
     assert [m for m in carla.of("agent:message") if m["sender"] == "system"] == []
     assert [s for s in ben.of("agent:status") if s["id"] == ann_id and s["status"] == "offline"] == []
     # Still hers, both ways.

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chat.inline_store import InlineStore
-from chat.services import Draft, Stored
+from chat.message_store import Draft, Stored
+from chat.message_store.inline import InlineStore
 
 NOW = "2026-11-25 10:00:00"
 

@@ -1,17 +1,20 @@
 """docs/PROTOCOL.md and the code name the same events.
 
-Every event the server emits is sent from chat/realtime.py; every client
-event has a handler. Both lists must match the documented tables.
+Every event the server emits is declared in chat/realtime/emit.py's
+registry (`SERVER_EVENTS`) and sent from there; every client event has a
+handler. Both lists must match the documented tables.
 """
 
 import re
 from pathlib import Path
 
-from chat.realtime import AGENT_NS, CUSTOMER_NS
-from chat.socketio_server import sio
+from chat.realtime.emit import SERVER_EVENTS
+from chat.realtime.rooms import AGENT_NS, CUSTOMER_NS
+from chat.realtime.server import sio
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "PROTOCOL.md").read_text()
+EMITTER = ROOT / "chat" / "realtime" / "emit.py"
 
 
 def _namespace_section(name: str) -> str:
@@ -25,36 +28,34 @@ def _section_table(section: str, heading: str) -> set[str]:
 
 
 def emitted_events() -> set[tuple[str, str]]:
-    source = (ROOT / "chat" / "realtime.py").read_text()
-    found = set()
-    namespaces = {"CUSTOMER_NS": CUSTOMER_NS, "AGENT_NS": AGENT_NS}
-    for match in re.finditer(r'sio\.emit\(\s*"([^"]+)",(.*?)namespace=(\w+)', source, re.S):
-        found.add((namespaces[match.group(3)], match.group(1)))
-    for match in re.finditer(r'_emit_to_room\(\s*"([^"]+)",\s*\w+,\s*(\w+_NS)', source):
-        found.add((namespaces[match.group(2)], match.group(1)))
-    # Messages: (event, message, its encoded JSON, namespace, ...).
-    for match in re.finditer(r'_message_to_room\(\s*"([^"]+)",\s*\w+,\s*\w+,\s*(\w+_NS)', source):
-        found.add((namespaces[match.group(2)], match.group(1)))
-    return found
+    return {(e.namespace, e.name) for e in SERVER_EVENTS}
 
 
-def test_only_realtime_emits():
+def _sources():
+    for app in ("chat", "agents", "customers", "cs_project"):
+        for path in (ROOT / app).rglob("*.py"):
+            if "tests" not in path.parts:
+                yield path
+
+
+def test_only_the_emitter_emits():
     offenders = [
         str(path.relative_to(ROOT))
-        for app in ("chat", "agents", "customers", "cs_project")
-        for path in (ROOT / app).rglob("*.py")
-        if "tests" not in path.parts
-        and path.name != "realtime.py"
-        and re.search(r"\.emit\(", path.read_text())
+        for path in _sources()
+        if path != EMITTER and re.search(r"\.emit\(", path.read_text())
     ]
     assert offenders == []
+
+
+def test_the_registry_holds_each_event_once():
+    assert len(SERVER_EVENTS) == len(set(SERVER_EVENTS))
+    assert {e.namespace for e in SERVER_EVENTS} == {CUSTOMER_NS, AGENT_NS}
 
 
 def test_every_emitted_event_is_documented():
     customer_receives = _section_table(_namespace_section("Customer"), "Customer receives")
     agent_receives = _section_table(_namespace_section("Agent"), "Agent receives")
     emitted = emitted_events()
-    assert emitted, "no emits found: the pattern no longer matches realtime.py"
     undocumented = {
         (ns, name)
         for ns, name in emitted

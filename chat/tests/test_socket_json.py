@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from chat import socket_json
+from chat.realtime import socket_json
 
 VALUES = [
     ["customer:message", {"text": "héllo 😀 <b>", "client_id": "c-1"}],

@@ -2,8 +2,8 @@
 
 import pytest
 
-from chat import validation
 from chat.errors import ChatError
+from chat.realtime import validation
 
 
 def code_of(call) -> str:

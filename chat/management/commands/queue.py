@@ -10,10 +10,10 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from agents.models import AgentProfile
-from chat import services
 from chat.actions import run_from_sync
 from chat.errors import ChatError
 from chat.models import Conversation, ConversationStatus, Message
+from chat.services import endings, presence, queue
 
 
 class Command(BaseCommand):
@@ -60,19 +60,19 @@ class Command(BaseCommand):
 
     def do_drain(self, **_):
         before = Conversation.objects.filter(status=ConversationStatus.QUEUED).count()
-        run_from_sync(services.queue_drain)
+        run_from_sync(queue.queue_drain)
         after = Conversation.objects.filter(status=ConversationStatus.QUEUED).count()
         self.stdout.write(f"assigned {before - after}, still queued {after}")
 
     def do_requeue_stale(self, **_):
-        from agents.services import agents_expire_absent
-
-        gone = run_from_sync(agents_expire_absent, grace_seconds=settings.CHAT["AGENT_GRACE_SECONDS"])
+        gone = run_from_sync(
+            presence.agents_expire_absent, grace_seconds=settings.CHAT["AGENT_GRACE_SECONDS"]
+        )
         self.stdout.write(f"agents set offline: {len(gone)}")
 
     def do_close_idle(self, **_):
         closed = run_from_sync(
-            services.conversations_close_idle,
+            endings.conversations_close_idle,
             idle_seconds=settings.CHAT["CUSTOMER_IDLE_SECONDS"],
             connected_customer_ids=set(),
         )

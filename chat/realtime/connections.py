@@ -36,6 +36,25 @@ class AgentSocket:
 
 customers: dict[str, CustomerSocket] = {}
 agents: dict[str, AgentSocket] = {}
+# Customer sockets inside their `customer:join`, by customer: an assignment
+# the join makes reaches them after the join's ack, not before.
+_joining: dict[int, set[str]] = {}
+
+
+def joining_sids(customer_id: int) -> list[str]:
+    return list(_joining.get(customer_id, ()))
+
+
+def join_started(customer_id: int, sid: str) -> None:
+    _joining.setdefault(customer_id, set()).add(sid)
+
+
+def join_ended(customer_id: int, sid: str) -> None:
+    sids = _joining.get(customer_id)
+    if sids is not None:
+        sids.discard(sid)
+        if not sids:
+            del _joining[customer_id]
 
 
 def connected_customer_ids() -> set[int]:

@@ -1,22 +1,28 @@
 """The Socket.IO server object, configured from settings.
 
 Handlers are registered by `chat.sockets` (customers) and `agents.sockets`
-(agents); `cs_project.asgi` mounts the server in front of Django.
+(agents); `cs_project.asgi` mounts the server in front of Django. Every
+call of python-socketio's private senders (`_send_packet`,
+`_send_eio_packet`) and every override of its private methods is in the
+`ChatSocketServer` below; `patches.py` fingerprints what they rely on.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from urllib.parse import urlsplit
 
 import socketio
 from django.conf import settings
+from django.utils.translation import gettext as _
 from engineio import packet as eio_packet
+from socketio.async_pubsub_manager import AsyncPubSubManager
 
-from . import engine_socket, realtime, socket_json
-from .errors import INTERNAL, UNKNOWN_EVENT, ChatError
-from .message_writer import Reply, writer
+from ..errors import INTERNAL, UNKNOWN_EVENT, ChatError
+from ..message_writer import Reply, writer
+from . import emit, engine_socket, socket_json
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +68,7 @@ class InProcessManager(socketio.AsyncManager):
         recipients = [eio_sid for sid, eio_sid in self.get_participants(namespace, room) if sid not in skip]
         for eio_sid in recipients:
             try:
-                await self.server._send_eio_packet(eio_sid, frame)
+                await self.server.send_packet(eio_sid, frame)
             except Exception:  # that socket closed meanwhile; the others still get theirs
                 log.debug("send to %s failed", eio_sid, exc_info=True)
 
@@ -76,6 +82,17 @@ def _client_manager() -> socketio.AsyncManager:
 # Request headers a later namespace connect on the same connection reads
 # (agent session cookie, origin check); the rest is dropped once connected.
 KEPT_HEADERS = frozenset({"HTTP_COOKIE", "HTTP_HOST", "HTTP_ORIGIN"})
+
+# Coroutines to run once the current event's ack has been sent (`after_ack`).
+_after_ack: ContextVar[list[Callable[[], Awaitable[None]]] | None] = ContextVar("after_ack", default=None)
+
+
+def after_ack(send: Callable[[], Awaitable[None]]) -> None:
+    """From inside an `on_event` handler: run `send()` right after its ack is sent."""
+    pending = _after_ack.get()
+    if pending is None:
+        raise RuntimeError("after_ack() outside an event handler")
+    pending.append(send)
 
 
 class ChatSocketServer(socketio.AsyncServer):
@@ -100,6 +117,43 @@ class ChatSocketServer(socketio.AsyncServer):
     # (namespace, event) -> (prepare, stored)
     message_events: dict[tuple[str, str], tuple[Callable, Callable | None]] = {}
 
+    # --- sending: the only callers of python-socketio's private senders ---------------
+
+    async def send_ack(self, eio_sid: str, namespace: str, id: int, answer: dict) -> None:
+        """Answer the event that asked for ack `id`, from outside its handler."""
+        await self._send_packet(
+            eio_sid, self.packet_class(socketio.packet.ACK, namespace=namespace, id=id, data=[answer])
+        )
+
+    async def send_packet(self, eio_sid: str, frame: eio_packet.Packet) -> None:
+        """Send one Engine.IO packet as it is."""
+        await self._send_eio_packet(eio_sid, frame)
+
+    async def send_frame(self, eio_sid: str, text: str) -> None:
+        """Send a Socket.IO packet already written out (`emit.ack_message`)."""
+        await self._send_eio_packet(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, text))
+
+    async def send_frame_to_room(self, text: str, namespace: str, room: str, skip_sid=None) -> None:
+        """A packet already written out, to every socket of `room` in this process."""
+        await self.manager.send_to_room(
+            eio_packet.Packet(eio_packet.MESSAGE, text), namespace, room, skip_sid
+        )
+
+    @property
+    def single_process(self) -> bool:
+        """True when the manager is in-process: this process sees every socket."""
+        return not isinstance(self.manager, AsyncPubSubManager)
+
+    def has_local_sockets(self, namespace: str, room: str) -> bool:
+        return bool(self.manager.rooms.get(namespace, {}).get(room))
+
+    def others_here(self, namespace: str, room: str, skip_sid: str | None) -> bool:
+        """Whether `room` has a socket in this process other than `skip_sid`."""
+        members = self.manager.rooms.get(namespace, {}).get(room)
+        return bool(members) and (skip_sid is None or len(members) > 1 or skip_sid not in members)
+
+    # --- receiving -----------------------------------------------------------------------
+
     async def _handle_event(self, eio_sid, namespace, id, data):
         namespace = namespace or "/"
         entry = self.message_events.get((namespace, data[0])) if data and isinstance(data[0], str) else None
@@ -115,12 +169,12 @@ class ChatSocketServer(socketio.AsyncServer):
             answer = error.as_ack()
         except Exception:
             log.exception("%s %s failed", namespace, data[0])
-            answer = ChatError(INTERNAL, "Something went wrong on the server.").as_ack()
+            answer = ChatError(INTERNAL, _("Something went wrong on the server.")).as_ack()
         else:
             writer().submit(draft, sid, Reply(eio_sid, namespace, id, stored))
             return
         if id is not None:
-            await realtime.ack(eio_sid, namespace, id, answer)
+            await self.send_ack(eio_sid, namespace, id, answer)
 
     async def _handle_eio_connect(self, eio_sid, environ):
         # The handshake is a GET: its body is never read.
@@ -142,10 +196,27 @@ class ChatSocketServer(socketio.AsyncServer):
     async def _handle_event_internal(self, server, sid, eio_sid, data, namespace, id):
         if data and data[0] in self.reserved_events:
             if id is not None:
-                error = ChatError(UNKNOWN_EVENT, f"{namespace} has no event {data[0]!r}.")
-                await realtime.ack(eio_sid, namespace, id, error.as_ack())
+                await self.send_ack(eio_sid, namespace, id, _unknown_event(namespace, data[0]).as_ack())
             return
-        await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+        # The handler runs in this task: what it leaves for after its ack runs
+        # once python-socketio has sent the ack.
+        pending: list[Callable[[], Awaitable[None]]] = []
+        token = _after_ack.set(pending)
+        try:
+            await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+            for send in pending:
+                try:
+                    await send()
+                except Exception:
+                    log.exception("%s %s: sending after the ack failed", namespace, data[0])
+        finally:
+            _after_ack.reset(token)
+
+
+def _unknown_event(namespace: str, event) -> ChatError:
+    return ChatError(
+        UNKNOWN_EVENT, _("%(namespace)s has no event %(event)r.") % {"namespace": namespace, "event": event}
+    )
 
 
 sio = ChatSocketServer(
@@ -161,7 +232,7 @@ sio = ChatSocketServer(
     logger=False,
     engineio_logger=False,
 )
-realtime.bind(sio)
+emit.bind(sio)
 
 
 def on_event(namespace: str, name: str):
@@ -175,7 +246,7 @@ def on_event(namespace: str, name: str):
                 return error.as_ack()
             except Exception:
                 log.exception("%s %s failed", namespace, name)
-                return ChatError(INTERNAL, "Something went wrong on the server.").as_ack()
+                return ChatError(INTERNAL, _("Something went wrong on the server.")).as_ack()
 
         answer.__name__ = handler.__name__
         sio.on(name, namespace=namespace, handler=answer)
@@ -185,7 +256,7 @@ def on_event(namespace: str, name: str):
 
 
 def on_message_event(namespace: str, name: str, stored: Callable[[str, dict], None] | None = None):
-    """Register a message event: `prepare(sid, *args)` returns the services.Draft.
+    """Register a message event: `prepare(sid, *args)` returns the message_store.Draft.
 
     `prepare` runs as the frame arrives and must not wait for anything; a
     ChatError it raises is the ack. The writer stores the draft, sends it on,
@@ -201,6 +272,6 @@ def on_message_event(namespace: str, name: str, stored: Callable[[str, dict], No
 
 def answer_unknown_events(namespace: str) -> None:
     async def unknown(event, sid, *args):
-        return ChatError(UNKNOWN_EVENT, f"{namespace} has no event {event!r}.").as_ack()
+        return _unknown_event(namespace, event).as_ack()
 
     sio.on("*", namespace=namespace, handler=unknown)

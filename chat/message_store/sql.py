@@ -6,7 +6,7 @@ against the database's own 10 µs (docs/PERFORMANCE.md). These statements
 are plain SQL that SQLite and PostgreSQL both run, each bounded to stay
 under SQLite's default limit of 999 parameters. Each takes the cursor it
 runs on: Django's (`%s` placeholders as written) or the message writer's
-own SQLite connection (`chat.inline_store`, which turns them into `?`).
+own SQLite connection (`chat.message_store.inline`, which turns them into `?`).
 """
 
 from __future__ import annotations
@@ -14,13 +14,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
-from .models import Conversation, DeliveryStatus, Message
+from ..access import ConversationRow
+from ..models import Conversation, DeliveryStatus, Message
 
 _ROWS_PER_INSERT = 120  # 8 parameters each
 _KEYS_PER_LOOKUP = 300  # 3 parameters each
 _IDS_PER_QUERY = 900
 _COLUMNS = "conversation_id, sender, sender_agent_id, sender_name, text, client_id, created_at, status"
+
+
+class MessageKey(NamedTuple):
+    """What makes a resend the same message: at most one stored per key."""
+
+    conversation_id: int
+    sender: str
+    client_id: str
 
 
 @dataclass(slots=True)
@@ -37,6 +47,10 @@ class NewMessage:
     status: int = DeliveryStatus.SENT
     id: int | None = None
 
+    @property
+    def key(self) -> MessageKey:
+        return MessageKey(self.conversation_id, self.sender, self.client_id)
+
 
 def _chunks(items: list, size: int) -> list[list]:
     return [items[i : i + size] for i in range(0, len(items), size)]
@@ -47,8 +61,8 @@ def _table(model) -> str:
     return f'"{model._meta.db_table}"'
 
 
-def conversation_rows(cursor, ids: Iterable[int]) -> dict[int, tuple[int, str, int | None, int]]:
-    """(id, status, agent_id, customer_id) of each conversation that exists."""
+def conversation_rows(cursor, ids: Iterable[int]) -> dict[int, ConversationRow]:
+    """The access row of each conversation that exists, by id."""
     found = {}
     for chunk in _chunks(list(ids), _IDS_PER_QUERY):
         marks = ", ".join(["%s"] * len(chunk))
@@ -57,11 +71,11 @@ def conversation_rows(cursor, ids: Iterable[int]) -> dict[int, tuple[int, str, i
             chunk,
         )
         for row in cursor.fetchall():
-            found[row[0]] = tuple(row)
+            found[row[0]] = ConversationRow(*row)
     return found
 
 
-def message_ids_under(cursor, keys: Iterable[tuple[int, str, str]]) -> list[int]:
+def message_ids_under(cursor, keys: Iterable[MessageKey]) -> list[int]:
     """Ids of messages stored under these (conversation, sender, client_id) keys.
 
     An OR of exact keys: each is one probe of the unique index, where
@@ -99,12 +113,12 @@ def insert_messages(cursor, rows: list[NewMessage], stamp: Callable[[datetime], 
             params,
         )
         returned = sorted(cursor.fetchall())
-        stored = {(c, s, k) for _, c, s, k in returned if k is not None}
+        stored = {MessageKey(c, s, k) for _, c, s, k in returned if k is not None}
         # RETURNING may list rows in any order; one statement numbers its
         # rows in the order of VALUES, so the ids sorted are theirs.
         ids = iter(i for i, _, _, _ in returned)
         for m in chunk:
-            if m.client_id is None or (m.conversation_id, m.sender, m.client_id) in stored:
+            if m.client_id is None or m.key in stored:
                 m.id = next(ids)
 
 

@@ -30,7 +30,8 @@ from datetime import UTC, datetime
 
 from django.db import connection
 
-from . import services
+from .batch import Outcome, Reaches, store_usual_batch
+from .drafts import Draft
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def _stamp(value: datetime) -> str:
 
 
 class _QmarkCursor:
-    """A sqlite3 cursor that takes message_sql's `%s` placeholders."""
+    """A sqlite3 cursor that takes `sql.py`'s `%s` placeholders."""
 
     __slots__ = ("_cursor", "_sql")
 
@@ -50,7 +51,7 @@ class _QmarkCursor:
         self._sql: dict[str, str] = {}
 
     def execute(self, sql: str, params) -> None:
-        # message_sql's statements hold no other `%`: placeholders only.
+        # sql.py's statements hold no other `%`: placeholders only.
         translated = self._sql.get(sql)
         if translated is None:
             translated = self._sql[sql] = sql.replace("%s", "?")
@@ -68,7 +69,9 @@ class InlineStore:
         self._db.execute("PRAGMA wal_autocheckpoint=0")
         self._cursor = _QmarkCursor(self._db.cursor())
 
-    def write(self, drafts: list[services.Draft], delivered_ids: list[int], reaches=None) -> list | None:
+    def write(
+        self, drafts: list[Draft], delivered_ids: list[int], reaches: Reaches | None = None
+    ) -> list[Outcome] | None:
         """Write the batch and return its outcomes, leaving the transaction to `commit`.
 
         None (nothing written, no transaction): the worker thread must store
@@ -80,7 +83,7 @@ class InlineStore:
         except sqlite3.OperationalError:  # locked by another writer
             return None
         try:
-            outcomes = services.messages_store_usual(
+            outcomes = store_usual_batch(
                 self._cursor, drafts=drafts, delivered_ids=delivered_ids, stamp=_stamp, reaches=reaches
             )
         except Exception:

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from .errors import INVALID_PAYLOAD, TOO_LARGE, ChatError
+from ..errors import INVALID_PAYLOAD, TOO_LARGE, ChatError
 
 MAX_PAYLOAD_BYTES = 16 * 1024
 MAX_TEXT = 4000

@@ -1,0 +1,63 @@
+"""Queue now, handle in batches: the pattern of the message writer, the start
+batcher and the queue refresh.
+
+Items are put without awaiting anything, so they keep the order they
+arrived in. One task takes everything queued (up to `max_batch`) and awaits
+`handle(batch)`; whatever arrived meanwhile is the next batch. Under load
+the batches grow by themselves, and one transaction or one refresh serves
+many requests; when nothing is queued the task ends, and the next `put`
+starts it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class BatchQueue(Generic[T]):
+    def __init__(
+        self, handle: Callable[[list[T]], Awaitable[None]], *, name: str, max_batch: int = 0
+    ) -> None:
+        """`handle` is a coroutine function; `max_batch` 0 takes everything queued."""
+        self._handle = handle
+        self._name = name
+        self._max_batch = max_batch
+        self._items: list[T] = []
+        self._kicked = False
+        self._task: asyncio.Task | None = None
+
+    def put(self, item: T) -> None:
+        """Queue an item (not a coroutine: nothing can overtake it on its way in)."""
+        self._items.append(item)
+        self._ensure_running()
+
+    def kick(self) -> None:
+        """Run one round even with nothing queued (`handle` gets an empty batch)."""
+        self._kicked = True
+        self._ensure_running()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def _ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while self._items or self._kicked:
+            self._kicked = False
+            if self._max_batch:
+                batch, self._items = self._items[: self._max_batch], self._items[self._max_batch :]
+            else:
+                batch, self._items = self._items, []
+            try:
+                await self._handle(batch)
+            except Exception:  # the handler answers its items itself; this is the last resort
+                log.exception("%s: handling a batch of %d failed", self._name, len(batch))

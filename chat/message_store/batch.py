@@ -1,0 +1,210 @@
+"""Storing a batch of drafts: the usual four statements, or the whole story.
+
+See the package docstring for the loop path's invariants; everything above
+`store_batch` keeps them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .. import access, selectors
+from ..errors import ChatError
+from ..models import ConversationStatus, DeliveryStatus, Message, Sender
+from . import sql
+from .drafts import Draft, Stored
+
+# reaches(sender, customer_id, agent_id): is the recipient connected here?
+Reaches = Callable[[str, int, int | None], bool]
+Outcome = Stored | ChatError
+
+
+def store_usual_batch(
+    cursor, *, drafts: list[Draft], delivered_ids: list[int], stamp, reaches: Reaches | None = None
+) -> list[Outcome] | None:
+    """The usual batch, on `cursor` in the caller's transaction; None: not a usual batch.
+
+    None means the caller rolls back (part of the batch may be written) and
+    hands the batch to `store_batch`: a customer writing after the end, or a
+    client_id stored in an earlier batch, needs more than these statements.
+
+    `reaches` says whether a message's recipient is connected: those are
+    stored `delivered` at once, for a caller that sends them before anything
+    else can run (one write, not two).
+    """
+    if delivered_ids:
+        sql.mark_delivered(cursor, delivered_ids)
+    if not drafts:
+        return []
+    convs = sql.conversation_rows(cursor, {d.conversation_id for d in drafts} - {None})
+    if _needs_opening(drafts, convs):
+        return None
+    inserted = _insert(cursor, drafts, convs, stamp, reaches)
+    if inserted.lookup:
+        return None
+    return _outcomes(inserted, {}, convs)
+
+
+# Rounds of opening conversations for one batch: one, unless a conversation
+# opened for it is ended again before the batch commits.
+_OPENING_ROUNDS = 3
+
+
+def store_batch(*, drafts: list[Draft], delivered_ids: list[int]) -> list[Outcome]:
+    """Store a batch in one transaction of its own, whatever it holds (worker thread).
+
+    Also marks `delivered_ids` delivered. Ids follow the drafts' order.
+    Customer drafts with no conversation (`conversation_id` None) or an
+    ended one go to the customer's open conversation, opened if need be
+    (announced through the outbox: the caller collects it).
+    """
+    stamp = connection.ops.adapt_datetimefield_value
+    rounds = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if delivered_ids:
+                sql.mark_delivered(cursor, delivered_ids)
+                delivered_ids = []
+            if not drafts:
+                return []
+            convs = sql.conversation_rows(cursor, {d.conversation_id for d in drafts} - {None})
+            if rounds == _OPENING_ROUNDS or not _needs_opening(drafts, convs):
+                inserted = _insert(cursor, drafts, convs, stamp, None)
+                earlier = _messages_under(cursor, inserted.lookup) if inserted.lookup else {}
+                return _outcomes(inserted, earlier, convs)
+        # Rare: a customer wrote after the end. Open the new conversation
+        # (its own transactions), then store the batch.
+        rounds = rounds + 1 if _open_for(drafts, convs) else _OPENING_ROUNDS
+
+
+def _ended(row: access.ConversationRow | None) -> bool:
+    return row is not None and row.status == ConversationStatus.ENDED
+
+
+def _needs_opening(drafts: list[Draft], convs: dict[int, access.ConversationRow]) -> bool:
+    """Whether a customer draft has no conversation yet, or aims at an ended one."""
+    return any(
+        d.sender == Sender.CUSTOMER and (d.conversation_id is None or _ended(convs.get(d.conversation_id)))
+        for d in drafts
+    )
+
+
+def _open_for(drafts: list[Draft], convs: dict[int, access.ConversationRow]) -> bool:
+    """Send customer drafts with no open conversation to one; True if any moved.
+
+    Writing after a chat ended (or before any) opens a new conversation.
+    Doing it here, in draft order, keeps a burst that straddles the end in
+    the order it was sent. Each reopening is its own transaction (taking the
+    assignment lock first, like every assignment). A draft whose client_id
+    is already stored in the ended conversation stays, so the resend returns
+    the stored message.
+    """
+    from ..services.joins import conversation_reopen  # services sit above the store
+
+    ended = {i for i, row in convs.items() if _ended(row)}
+    already = set(
+        Message.objects.filter(
+            conversation_id__in=ended,
+            sender=Sender.CUSTOMER,
+            client_id__in={d.client_id for d in drafts if d.client_id is not None},
+        ).values_list("conversation_id", "client_id")
+    )
+    opened: dict[int, int] = {}
+    for d in drafts:
+        if d.sender != Sender.CUSTOMER or not (d.conversation_id is None or d.conversation_id in ended):
+            continue
+        if (d.conversation_id, d.client_id) in already:
+            continue
+        if d.customer_id not in opened:
+            opened[d.customer_id] = conversation_reopen(customer_id=d.customer_id)
+        d.conversation_id = opened[d.customer_id]
+    return bool(opened)
+
+
+def _refusal(draft: Draft, row: access.ConversationRow | None) -> ChatError | None:
+    if draft.sender == Sender.CUSTOMER:
+        return access.customer_refusal(row, draft.customer_id)
+    return access.agent_refusal(row, draft.agent_id)
+
+
+@dataclass(slots=True)
+class _Inserted:
+    """What `_insert` did with each draft, before earlier messages are looked up."""
+
+    outcomes: list  # ChatError, or None where decided below
+    fresh: list[tuple[int, sql.NewMessage]] = field(default_factory=list)
+    # The same key again within the batch: answered with the first.
+    repeats: list[tuple[int, sql.MessageKey]] = field(default_factory=list)
+    # Refused as ended: a resend of what was stored before the end stays valid.
+    refused_after_end: list[tuple[int, sql.MessageKey]] = field(default_factory=list)
+    # Keys stored by an earlier batch, to be read back.
+    lookup: set[sql.MessageKey] = field(default_factory=set)
+
+
+def _insert(cursor, drafts: list[Draft], convs, stamp, reaches: Reaches | None) -> _Inserted:
+    now = timezone.now()
+    done = _Inserted([None] * len(drafts))
+    in_batch: dict[sql.MessageKey, sql.NewMessage] = {}
+    for i, d in enumerate(drafts):
+        row = convs.get(d.conversation_id)
+        error = _refusal(d, row)
+        key = sql.MessageKey(d.conversation_id, d.sender, d.client_id)
+        if error is not None:
+            done.outcomes[i] = error
+            if d.client_id is not None and isinstance(error, access.ConversationEndedError):
+                done.refused_after_end.append((i, key))
+            continue
+        if d.client_id is not None and key in in_batch:
+            done.repeats.append((i, key))
+            continue
+        m = sql.NewMessage(d.conversation_id, d.sender, d.agent_id, d.sender_name, d.text, d.client_id, now)
+        if reaches is not None and reaches(d.sender, row.customer_id, row.agent_id):
+            m.status = DeliveryStatus.DELIVERED
+        done.fresh.append((i, m))
+        if d.client_id is not None:
+            in_batch[key] = m
+    sql.insert_messages(cursor, [m for _, m in done.fresh], stamp)  # a key stored before: id None
+    done.lookup = {m.key for _, m in done.fresh if m.id is None} | {key for _, key in done.refused_after_end}
+    # Repeats answer with the first of their key: stored now, or found earlier.
+    for i, key in done.repeats:
+        done.outcomes[i] = in_batch[key]
+    return done
+
+
+def _outcomes(
+    done: _Inserted, earlier: dict[sql.MessageKey, Message], convs: dict[int, access.ConversationRow]
+) -> list[Outcome]:
+    """Each draft's outcome, given the messages stored earlier under the keys looked up."""
+    found: list = list(done.outcomes)
+    for i, m in done.fresh:
+        found[i] = (m, True) if m.id is not None else (earlier[m.key], False)
+    for i, key in done.repeats:
+        first = found[i]
+        found[i] = (first, False) if first.id is not None else (earlier[key], False)
+    for i, key in done.refused_after_end:
+        if key in earlier:
+            found[i] = (earlier[key], False)
+    result: list[Outcome] = []
+    for outcome in found:
+        if isinstance(outcome, ChatError):
+            result.append(outcome)
+            continue
+        m, new = outcome
+        row = convs[m.conversation_id]
+        result.append(Stored(selectors.message_shape(m), row.customer_id, row.agent_id, new))
+    return result
+
+
+def _messages_under(cursor, keys: set[sql.MessageKey]) -> dict[sql.MessageKey, Message]:
+    """Messages stored earlier under these keys (worker thread: the ORM is fine here)."""
+    ids = sql.message_ids_under(cursor, keys)
+    if not ids:
+        return {}
+    return {
+        sql.MessageKey(m.conversation_id, m.sender, m.client_id): m
+        for m in Message.objects.filter(id__in=ids)
+    }

@@ -1,0 +1,115 @@
+"""Agent presence and status: sockets coming and going, online / busy / offline.
+
+Presence is the number of logged-in sockets, kept in the agent row so that
+every process sees it. Status and presence decide assignment, so these
+services take the assignment lock like every other that may assign.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from agents.models import AgentProfile, AgentStatus
+
+from .. import selectors
+from ..errors import CONFLICT, ChatError
+from ..events import AgentStateChanged
+from ..models import Conversation, ConversationStatus, Sender
+from ..outbox import record
+from .endings import do_release_conversations_of
+from .queue import do_drain, lock_assignment
+from .receipts import do_mark_delivered
+
+
+@transaction.atomic
+def agent_login(*, agent_id: int, new_socket: bool) -> dict:
+    """A socket of the agent logged in: count it, and return the console state."""
+    lock_assignment()
+    if new_socket:
+        AgentProfile.objects.filter(id=agent_id).update(sockets=F("sockets") + 1)
+    agent = AgentProfile.objects.select_for_update().get(id=agent_id)
+    if agent.auto_offline:
+        # The server, not the agent, set offline when the last socket went
+        # away; coming back undoes it. A chosen `offline` stays.
+        agent.status = AgentStatus.ONLINE
+        agent.auto_offline = False
+        agent.save(update_fields=["status", "auto_offline"])
+    for conversation in Conversation.objects.filter(agent_id=agent_id, status=ConversationStatus.ACTIVE):
+        do_mark_delivered(conversation, Sender.CUSTOMER)
+    record(AgentStateChanged(agent=selectors.agent_state_by_id(agent_id)))
+    if agent.status == AgentStatus.ONLINE:
+        do_drain()
+    return {
+        "ok": True,
+        "agent": selectors.agent_state_by_id(agent_id),
+        "conversations": selectors.conversations_of_agent(agent_id),
+        "queue": selectors.queue_listing(10_000)["conversations"],
+        "agents": selectors.agent_roster(),
+    }
+
+
+@transaction.atomic
+def agent_socket_closed(*, agent_id: int) -> None:
+    """A logged-in socket is gone; the grace period starts when none is left."""
+    AgentProfile.objects.filter(id=agent_id, sockets__gt=0).update(sockets=F("sockets") - 1)
+    if AgentProfile.objects.filter(id=agent_id, sockets=0).update(last_disconnect_at=timezone.now()):
+        record(AgentStateChanged(agent=selectors.agent_state_by_id(agent_id)))
+
+
+@transaction.atomic
+def agent_set_status(*, agent_id: int, status: str) -> dict:
+    lock_assignment()
+    agent = AgentProfile.objects.select_for_update().get(id=agent_id)
+    agent.status = status
+    agent.auto_offline = False
+    agent.save(update_fields=["status", "auto_offline"])
+    if status == AgentStatus.OFFLINE:
+        do_release_conversations_of(agent)
+    elif status == AgentStatus.ONLINE:
+        do_drain()
+    state = selectors.agent_state_by_id(agent_id)
+    record(AgentStateChanged(agent=state))
+    return state
+
+
+def agents_expire_absent(*, grace_seconds: float) -> list[int]:
+    """Agents gone past the grace period go offline; their chats are released.
+
+    The sweeper calls this every few seconds. Usually nobody is gone: a plain
+    read says so without taking the write lock, which would stall the
+    message writer's next commit behind SQLite's busy wait.
+    """
+    cutoff = timezone.now() - timedelta(seconds=grace_seconds)
+    if not selectors.absent_agents(cutoff).exists():
+        return []
+    with transaction.atomic():
+        lock_assignment()
+        gone = list(selectors.absent_agents(cutoff).select_for_update())
+        for agent in gone:
+            agent.status = AgentStatus.OFFLINE
+            agent.auto_offline = True
+            agent.save(update_fields=["status", "auto_offline"])
+            do_release_conversations_of(agent)
+            record(AgentStateChanged(agent=selectors.agent_state_by_id(agent.id)))
+        return [a.id for a in gone]
+
+
+@transaction.atomic
+def presence_reset() -> None:
+    """Forget socket counts left by a server that stopped (single-process mode)."""
+    AgentProfile.objects.filter(sockets__gt=0).update(sockets=0, last_disconnect_at=timezone.now())
+
+
+@transaction.atomic
+def agent_set_capacity(*, agent_id: int, capacity: int) -> None:
+    lock_assignment()
+    if capacity < 0:
+        raise ChatError(CONFLICT, _("Capacity cannot be negative."))
+    AgentProfile.objects.filter(id=agent_id).update(capacity=capacity)
+    record(AgentStateChanged(agent=selectors.agent_state_by_id(agent_id)))
+    do_drain()
