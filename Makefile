@@ -7,7 +7,7 @@ PORT ?= 8000
 # daphne (default) or uvicorn, the faster one in docs/PERFORMANCE.md.
 SERVER ?= daphne
 
-.PHONY: run test setup lint format clean
+.PHONY: run test setup browser-deps lint format clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,17 @@ node_modules/.installed: package.json package-lock.json
 
 setup: $(VENV)/.installed node_modules/.installed
 
+# The browser tests drive Debian's Chromium, and Chinese needs a CJK font.
+# Installed where we may (root, apt); elsewhere those tests skip and say why.
+browser-deps:
+	@if { ! command -v chromium >/dev/null 2>&1 || ! test -d /usr/share/fonts/opentype/noto; } \
+		&& [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Chromium and fonts-noto-cjk for the browser tests"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null \
+		|| echo "Could not install them: the browser tests will skip"; \
+	fi
+
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo_setup
@@ -31,7 +42,7 @@ else
 	$(PY) -m cs_project.daphne_server -b $(HOST) -p $(PORT) cs_project.asgi:application
 endif
 
-test: setup
+test: setup browser-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
