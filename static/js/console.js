@@ -3,6 +3,10 @@
 // Message text is only ever set with textContent: nothing a customer or an
 // agent typed is parsed as HTML here.
 
+import { el } from "./lib/dom.js";
+import { newClientId } from "./lib/ids.js";
+import { timeElement } from "./lib/time.js";
+
 const app = document.getElementById("app");
 const me = { id: Number(app.dataset.agentId), name: app.dataset.agentName };
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -18,24 +22,6 @@ const state = {
 };
 
 // --- small helpers -------------------------------------------------------
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = text;
-  return node;
-}
-
-function hhmm(iso) {
-  const d = iso ? new Date(iso) : new Date();
-  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
-}
-
-function clientId() {
-  const bytes = new Uint8Array(12);
-  crypto.getRandomValues(bytes);
-  return "a" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 function refresh(selector) {
   const target = $(selector);
@@ -191,9 +177,7 @@ function renderMessage(message) {
   li.append(el("span", "text", message.text));
   if (message.sender !== "system") {
     const meta = el("span", "meta");
-    const time = el("time", null, hhmm(message.created_at));
-    time.dateTime = message.created_at;
-    meta.append(time);
+    meta.append(timeElement(message.created_at, "clock24"));
     if (message.sender === "agent") meta.append(tickFor(message.status));
     li.append(meta);
   }
@@ -373,7 +357,7 @@ async function sendReply() {
   const pending = renderMessage({ id: 0, conversation_id: conversationId, sender: "agent", sender_name: me.name, text, created_at: new Date().toISOString(), status: "sent" });
   pending.classList.add("pending");
   $("#messages", open).append(pending);
-  const ack = await call("agent:message", { conversation_id: conversationId, text, client_id: clientId() });
+  const ack = await call("agent:message", { conversation_id: conversationId, text, client_id: newClientId("a") });
   pending.remove();
   if (ack.ok) {
     appendMessage(ack.message);
@@ -476,7 +460,7 @@ function renderInternal(message) {
   li.append(el("span", "who", message.from.name));
   li.append(el("span", "text", message.text));
   const meta = el("span", "meta");
-  meta.append(el("time", null, hhmm(message.created_at)));
+  meta.append(timeElement(message.created_at, "clock24"));
   li.append(meta);
   return li;
 }
@@ -509,7 +493,7 @@ async function sendInternal() {
   const text = input.value.trim();
   if (!text) return;
   const key = currentThreadKey();
-  const payload = { text, client_id: clientId() };
+  const payload = { text, client_id: newClientId("a") };
   if (key !== "team") payload.to_agent_id = key;
   input.value = "";
   const ack = await call("agent:internal", payload);

@@ -11,6 +11,10 @@
 //   the server stores a client_id once, so resending after a lost ack is safe.
 // - Message text is only ever set with textContent, never parsed as HTML.
 
+import { el } from "./lib/dom.js";
+import { newClientId } from "./lib/ids.js";
+import { timeElement } from "./lib/time.js";
+
 const TOKEN_KEY = "cs.customer.token";
 const OUTBOX_KEY = "cs.customer.outbox";
 // The id of an ended conversation the customer chose to leave behind with
@@ -140,28 +144,7 @@ function dropFromOutbox(clientId) {
   saveOutbox(loadOutbox().filter((item) => item.client_id !== clientId));
 }
 
-// 24 hex characters: within the protocol's [A-Za-z0-9_-]{1,64}.
-function newClientId() {
-  const bytes = new Uint8Array(12);
-  crypto.getRandomValues(bytes);
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 // --- rendering -----------------------------------------------------------
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
-}
-
-function timeNode(iso) {
-  const date = iso ? new Date(iso) : new Date();
-  const node = el("time", null, date.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" }));
-  node.dateTime = date.toISOString();
-  return node;
-}
 
 function tickNode(status) {
   const text = status === "sent" ? "✓" : status === "pending" ? "" : "✓✓";
@@ -177,7 +160,7 @@ function bubble(kind, text, options) {
   li.append(el("span", "text", text));
   if (kind !== "system") {
     const meta = el("span", "meta");
-    meta.append(timeNode(options.time));
+    meta.append(timeElement(options.time, "locale"));
     if (kind === "mine") meta.append(tickNode(options.status));
     li.append(meta);
   }
