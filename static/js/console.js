@@ -3,6 +3,7 @@
 // Message text is only ever set with textContent: nothing a customer or an
 // agent typed is parsed as HTML here.
 
+import { emitWithAck } from "./lib/acks.js";
 import { el } from "./lib/dom.js";
 import { newClientId } from "./lib/ids.js";
 import { timeElement } from "./lib/time.js";
@@ -80,14 +81,8 @@ document.addEventListener("visibilitychange", () => {
 const socket = io("/agent", { withCredentials: true });
 window.__console = { socket, state }; // for tests and debugging
 
-function call(event, payload) {
-  return new Promise((resolve) => {
-    socket.timeout(10000).emit(event, payload, (err, ack) => {
-      if (err) resolve({ ok: false, error: { code: "timeout", message: "The server did not answer." } });
-      else resolve(ack);
-    });
-  });
-}
+// The server's answer to `event`: always an object {ok, ...} (lib/acks.js).
+const call = (event, payload) => emitWithAck(socket, event, payload);
 
 function setConnection(text, kind) {
   const pill = $("#connection");

@@ -11,6 +11,7 @@
 //   the server stores a client_id once, so resending after a lost ack is safe.
 // - Message text is only ever set with textContent, never parsed as HTML.
 
+import { emitWithAck, failure } from "./lib/acks.js";
 import { el } from "./lib/dom.js";
 import { newClientId } from "./lib/ids.js";
 import { timeElement } from "./lib/time.js";
@@ -21,7 +22,6 @@ const OUTBOX_KEY = "cs.customer.outbox";
 // "Start a new chat": it is not shown again, even after a reload.
 const DISMISSED_KEY = "cs.customer.dismissed";
 
-const ACK_TIMEOUT_MS = 10000;
 const TYPING_EVERY_MS = 2000;
 const TYPING_IDLE_MS = 3000;
 const AGENT_TYPING_MAX_MS = 8000;
@@ -408,22 +408,16 @@ function adopt(id, fromEvent) {
 
 // --- the socket ----------------------------------------------------------
 
+// The server's answer (lib/acks.js), or "offline" at once without a link.
 function request(event, payload) {
+  const socket = state.socket;
+  if (!socket || !socket.connected) return Promise.resolve(failure("offline", "Not connected."));
   return new Promise((resolve) => {
-    const socket = state.socket;
-    if (!socket || !socket.connected) {
-      resolve({ ok: false, error: { code: "offline", message: "Not connected." } });
-      return;
-    }
     const done = (answer) => {
-      if (!state.waiting.delete(done)) return;
-      resolve(answer);
+      if (state.waiting.delete(done)) resolve(answer);
     };
     state.waiting.add(done);
-    socket.timeout(ACK_TIMEOUT_MS).emit(event, payload, (err, ack) => {
-      if (err) done({ ok: false, error: { code: "timeout", message: "No answer from the server." } });
-      else done(ack && typeof ack === "object" ? ack : { ok: false, error: { code: "internal" } });
-    });
+    emitWithAck(socket, event, payload).then(done);
   });
 }
 
@@ -431,7 +425,7 @@ function request(event, payload) {
 // (messages stay in the outbox and go again after the re-join).
 function abandonRequests() {
   for (const done of Array.from(state.waiting)) {
-    done({ ok: false, error: { code: "timeout", message: "Disconnected." } });
+    done(failure("timeout", "Disconnected."));
   }
 }
 
