@@ -6,7 +6,7 @@
 import { emitWithAck } from "./lib/acks.js";
 import { el } from "./lib/dom.js";
 import { newClientId } from "./lib/ids.js";
-import { timeElement } from "./lib/time.js";
+import { advanceTicks, hasMessage, insertInIdOrder, messageBubble, messageElement } from "./lib/messages.js";
 
 const app = document.getElementById("app");
 const me = { id: Number(app.dataset.agentId), name: app.dataset.agentName };
@@ -163,37 +163,18 @@ function openConversationElement() {
 }
 
 function renderMessage(message) {
-  const kind = message.sender === "agent" ? "mine" : message.sender === "system" ? "system" : "theirs";
-  const li = el("li", `msg ${kind}`);
-  li.dataset.id = message.id;
-  li.dataset.sender = message.sender;
-  li.dataset.status = message.status;
-  if (message.sender === "agent" && message.sender_name !== me.name) li.append(el("span", "who", message.sender_name));
-  li.append(el("span", "text", message.text));
-  if (message.sender !== "system") {
-    const meta = el("span", "meta");
-    meta.append(timeElement(message.created_at, "clock24"));
-    if (message.sender === "agent") meta.append(tickFor(message.status));
-    li.append(meta);
-  }
-  return li;
-}
-
-function tickFor(status) {
-  const tick = el("span", `tick ${status}`, status === "sent" ? "✓" : "✓✓");
-  tick.setAttribute("aria-label", status);
-  return tick;
+  // Another agent's name shows on messages they wrote before a transfer.
+  const who = message.sender === "agent" && message.sender_name !== me.name ? message.sender_name : null;
+  return messageElement(message, { side: "agent", who, timeStyle: "clock24" });
 }
 
 function appendMessage(message) {
   const open = openConversationElement();
   if (!open || Number(open.dataset.conversationId) !== message.conversation_id) return false;
   const list = $("#messages", open);
-  if (list.querySelector(`[data-id="${message.id}"]`)) return true;
-  const li = renderMessage(message);
+  if (hasMessage(list, message.id)) return true;
   // Keep id order even if events cross.
-  const later = $$("li[data-id]", list).find((node) => Number(node.dataset.id) > message.id);
-  list.insertBefore(li, later || null);
+  insertInIdOrder(list, renderMessage(message));
   list.scrollTop = list.scrollHeight;
   return true;
 }
@@ -223,14 +204,7 @@ socket.on("customer:typing", (data) => {
 socket.on("message:status", (data) => {
   const open = openConversationElement();
   if (!open || Number(open.dataset.conversationId) !== data.conversation_id) return;
-  for (const li of $$('li[data-sender="agent"]', open)) {
-    if (Number(li.dataset.id) > data.up_to_id) continue;
-    if (li.dataset.status === "read") continue;
-    if (data.status === "delivered" && li.dataset.status !== "sent") continue;
-    li.dataset.status = data.status;
-    const tick = $(".tick", li);
-    if (tick) tick.replaceWith(tickFor(data.status));
-  }
+  advanceTicks(open, "agent", data.up_to_id, data.status);
 });
 
 socket.on("session:end", (data) => {
@@ -450,19 +424,20 @@ function paintThreadBadges() {
 }
 
 function renderInternal(message) {
-  const li = el("li", `msg ${message.from.id === me.id ? "mine" : "theirs"}`);
-  li.dataset.id = message.id;
-  li.append(el("span", "who", message.from.name));
-  li.append(el("span", "text", message.text));
-  const meta = el("span", "meta");
-  meta.append(timeElement(message.created_at, "clock24"));
-  li.append(meta);
+  const li = messageBubble({
+    kind: message.from.id === me.id ? "mine" : "theirs",
+    text: message.text,
+    who: message.from.name,
+    time: message.created_at,
+    timeStyle: "clock24",
+  });
+  li.dataset.id = String(message.id);
   return li;
 }
 
 function appendInternal(message) {
   const list = $("#internal-messages");
-  if (!list || list.querySelector(`[data-id="${message.id}"]`)) return;
+  if (!list || hasMessage(list, message.id)) return;
   const empty = $(".empty-thread", list);
   if (empty) empty.remove();
   list.append(renderInternal(message));

@@ -14,7 +14,15 @@
 import { emitWithAck, failure } from "./lib/acks.js";
 import { el } from "./lib/dom.js";
 import { newClientId } from "./lib/ids.js";
-import { timeElement } from "./lib/time.js";
+import {
+  advanceTicks,
+  bubbleKind,
+  hasMessage,
+  insertInIdOrder,
+  isBefore,
+  messageBubble,
+  messageElement,
+} from "./lib/messages.js";
 
 const TOKEN_KEY = "cs.customer.token";
 const OUTBOX_KEY = "cs.customer.outbox";
@@ -28,8 +36,6 @@ const AGENT_TYPING_MAX_MS = 8000;
 const RETRY_MS = 1500;
 const MAX_ATTEMPTS = 5;
 const TRANSIENT = new Set(["rate_limited", "conflict", "internal"]);
-const RANK = { pending: 0, sent: 1, delivered: 2, read: 3 };
-const TICK_LABEL = { pending: "Waiting to send", sent: "Sent", delivered: "Delivered", read: "Read" };
 const END_TEXTS = {
   agent_ended: "The agent ended this chat.",
   customer_left: "You ended this chat.",
@@ -146,27 +152,6 @@ function dropFromOutbox(clientId) {
 
 // --- rendering -----------------------------------------------------------
 
-function tickNode(status) {
-  const text = status === "sent" ? "✓" : status === "pending" ? "" : "✓✓";
-  const node = el("span", `tick ${status}`, text);
-  node.setAttribute("aria-label", status);
-  node.title = TICK_LABEL[status] || status;
-  return node;
-}
-
-function bubble(kind, text, options) {
-  const li = el("li", `msg ${kind}`);
-  if (options.who) li.append(el("span", "who", options.who));
-  li.append(el("span", "text", text));
-  if (kind !== "system") {
-    const meta = el("span", "meta");
-    meta.append(timeElement(options.time, "locale"));
-    if (kind === "mine") meta.append(tickNode(options.status));
-    li.append(meta);
-  }
-  return li;
-}
-
 function nearBottom() {
   const list = ui.list;
   return list.scrollHeight - list.scrollTop - list.clientHeight < 120;
@@ -184,7 +169,7 @@ function updateEmpty() {
 // The status a stored message of ours should show, given what we were told.
 function statusFor(id, status) {
   if (id <= state.ticks.read) return "read";
-  if (id <= state.ticks.delivered && RANK[status] < RANK.delivered) return "delivered";
+  if (id <= state.ticks.delivered && isBefore(status, "delivered")) return "delivered";
   return status;
 }
 
@@ -192,38 +177,27 @@ function statusFor(id, status) {
 function showMessage(message) {
   const list = ui.list;
   state.maxId = Math.max(state.maxId, message.id);
-  if (list.querySelector(`li[data-id="${message.id}"]`)) return;
+  if (hasMessage(list, message.id)) return;
   const follow = nearBottom() || message.sender === "customer";
   if (message.client_id) {
     const pending = list.querySelector(`li.pending[data-client-id="${CSS.escape(message.client_id)}"]`);
     if (pending) pending.remove();
   }
-  const kind = message.sender === "customer" ? "mine" : message.sender === "system" ? "system" : "theirs";
-  const status = kind === "mine" ? statusFor(message.id, message.status) : message.status;
-  const li = bubble(kind, message.text, {
+  const kind = bubbleKind(message.sender, "customer");
+  const li = messageElement(message, {
+    side: "customer",
     who: kind === "theirs" ? message.sender_name : null,
-    time: message.created_at,
-    status,
+    status: kind === "mine" ? statusFor(message.id, message.status) : message.status,
+    timeStyle: "locale",
   });
-  li.dataset.id = String(message.id);
-  li.dataset.sender = message.sender;
-  li.dataset.status = status;
-  if (message.client_id) li.dataset.clientId = message.client_id;
-  let before = null;
-  for (const node of list.children) {
-    if (node.classList.contains("pending") || Number(node.dataset.id) > message.id) {
-      before = node;
-      break;
-    }
-  }
-  list.insertBefore(li, before);
+  insertInIdOrder(list, li);
   updateEmpty();
   if (follow) scrollDown();
 }
 
 function showPending(item) {
   if (ui.list.querySelector(`li[data-client-id="${CSS.escape(item.client_id)}"]`)) return;
-  const li = bubble("mine", item.text, { time: item.created_at, status: "pending" });
+  const li = messageBubble({ kind: "mine", text: item.text, time: item.created_at, timeStyle: "locale", tick: "pending" });
   li.classList.add("pending");
   li.dataset.clientId = item.client_id;
   li.dataset.status = "pending";
@@ -245,12 +219,7 @@ function failPending(clientId, reason) {
 function setTicks(upToId, status) {
   if (!(status in state.ticks)) return;
   state.ticks[status] = Math.max(state.ticks[status], upToId);
-  for (const li of ui.list.querySelectorAll('li[data-sender="customer"]')) {
-    if (Number(li.dataset.id) > upToId || RANK[li.dataset.status] >= RANK[status]) continue;
-    li.dataset.status = status;
-    const old = li.querySelector(".tick");
-    if (old) old.replaceWith(tickNode(status));
-  }
+  advanceTicks(ui.list, "customer", upToId, status);
 }
 
 function setAgentTyping(name) {

@@ -6,7 +6,7 @@
 
 import { gettext } from "./i18n.js";
 
-export const ACK_TIMEOUT_MS = 10000;
+const ACK_TIMEOUT_MS = 10000;
 
 // The shape of a failed answer, for answers the page makes up itself.
 export function failure(code, message) {

@@ -2,7 +2,7 @@
 
 import { el } from "./dom.js";
 
-export const TIME_STYLES = {
+const TIME_STYLES = {
   // The locale's own clock: "3:05 PM" in the US, "15:05" in most of Europe.
   locale: { hour: "numeric", minute: "2-digit" },
   // Always 24-hour, two digits each: "15:05".
