@@ -7,6 +7,7 @@ import { emitWithAck } from "./lib/acks.js";
 import { el } from "./lib/dom.js";
 import { newClientId } from "./lib/ids.js";
 import { advanceTicks, hasMessage, insertInIdOrder, messageBubble, messageElement } from "./lib/messages.js";
+import { TypingSignal } from "./lib/typing.js";
 
 const app = document.getElementById("app");
 const me = { id: Number(app.dataset.agentId), name: app.dataset.agentName };
@@ -18,8 +19,6 @@ const state = {
   openConversationId: null,
   unseen: 0, // title counter while the tab is hidden
   threadUnread: new Map(), // "team" | agent id -> count
-  typingTimer: null,
-  typingSent: 0,
 };
 
 // --- small helpers -------------------------------------------------------
@@ -295,25 +294,15 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
+const typingSignal = new TypingSignal((isTyping, conversationId) => {
+  socket.emit("agent:typing", { conversation_id: conversationId, is_typing: isTyping });
+});
+
 document.addEventListener("input", (event) => {
   if (event.target.id !== "composer-text") return;
   const open = openConversationElement();
-  if (!open) return;
-  const conversationId = Number(open.dataset.conversationId);
-  const now = Date.now();
-  if (now - state.typingSent > 2000) {
-    state.typingSent = now;
-    socket.emit("agent:typing", { conversation_id: conversationId, is_typing: true });
-  }
-  clearTimeout(state.typingTimer);
-  state.typingTimer = setTimeout(() => stopTyping(conversationId), 3000);
+  if (open) typingSignal.typed(Number(open.dataset.conversationId));
 });
-
-function stopTyping(conversationId) {
-  clearTimeout(state.typingTimer);
-  if (state.typingSent) socket.emit("agent:typing", { conversation_id: conversationId, is_typing: false });
-  state.typingSent = 0;
-}
 
 async function sendReply() {
   const open = openConversationElement();
@@ -322,7 +311,7 @@ async function sendReply() {
   if (!open || !text) return;
   const conversationId = Number(open.dataset.conversationId);
   input.value = "";
-  stopTyping(conversationId);
+  typingSignal.stop();
   const pending = renderMessage({ id: 0, conversation_id: conversationId, sender: "agent", sender_name: me.name, text, created_at: new Date().toISOString(), status: "sent" });
   pending.classList.add("pending");
   $("#messages", open).append(pending);

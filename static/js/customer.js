@@ -23,6 +23,7 @@ import {
   messageBubble,
   messageElement,
 } from "./lib/messages.js";
+import { TypingSignal } from "./lib/typing.js";
 
 const TOKEN_KEY = "cs.customer.token";
 const OUTBOX_KEY = "cs.customer.outbox";
@@ -30,8 +31,6 @@ const OUTBOX_KEY = "cs.customer.outbox";
 // "Start a new chat": it is not shown again, even after a reload.
 const DISMISSED_KEY = "cs.customer.dismissed";
 
-const TYPING_EVERY_MS = 2000;
-const TYPING_IDLE_MS = 3000;
 const AGENT_TYPING_MAX_MS = 8000;
 const RETRY_MS = 1500;
 const MAX_ATTEMPTS = 5;
@@ -116,8 +115,6 @@ const state = {
   pumping: false,
   pumpAgain: false,
   pumpTimer: null,
-  typingSentAt: 0,
-  typingTimer: null,
   agentTypingTimer: null,
   waiting: new Set(), // resolvers of requests in flight
 };
@@ -320,7 +317,7 @@ function clearWindow() {
 
 function setEnded(reason) {
   state.status = "ended";
-  stopTyping(false);
+  typingSignal.stop(false);
   setAgentTyping(null);
   ui.endedText.textContent = END_TEXTS[reason] || "Thanks for chatting with us.";
   ui.ended.classList.remove("hidden");
@@ -417,7 +414,7 @@ function connect() {
   });
   socket.on("disconnect", (reason) => {
     state.joined = false;
-    state.typingSentAt = 0;
+    typingSignal.stop(false);
     abandonRequests();
     setAgentTyping(null);
     showOffline(true);
@@ -615,30 +612,15 @@ function canSignalTyping() {
     (state.status === "active" || state.status === "queued");
 }
 
-function emitTyping(isTyping) {
+const typingSignal = new TypingSignal((isTyping) => {
   // Volatile: a typing signal is worthless later, never buffer it.
-  state.socket.volatile.emit("customer:typing", { is_typing: isTyping });
-}
+  if (canSignalTyping()) state.socket.volatile.emit("customer:typing", { is_typing: isTyping });
+});
 
 function noteTyping() {
   if (!canSignalTyping()) return;
-  if (!ui.input.value.trim()) {
-    stopTyping(true);
-    return;
-  }
-  const now = Date.now();
-  if (now - state.typingSentAt >= TYPING_EVERY_MS) {
-    state.typingSentAt = now;
-    emitTyping(true);
-  }
-  clearTimeout(state.typingTimer);
-  state.typingTimer = setTimeout(() => stopTyping(true), TYPING_IDLE_MS);
-}
-
-function stopTyping(tell) {
-  clearTimeout(state.typingTimer);
-  if (state.typingSentAt && tell && canSignalTyping()) emitTyping(false);
-  state.typingSentAt = 0;
+  if (ui.input.value.trim()) typingSignal.typed();
+  else typingSignal.stop();
 }
 
 // --- user actions --------------------------------------------------------
@@ -673,7 +655,7 @@ function send() {
   if (!text) return;
   ui.input.value = "";
   autosize();
-  stopTyping(true);
+  typingSignal.stop();
   const item = { client_id: newClientId(), text, created_at: new Date().toISOString() };
   saveOutbox([...loadOutbox(), item]);
   showPending(item);
