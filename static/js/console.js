@@ -5,6 +5,7 @@
 
 import { emitWithAck } from "./lib/acks.js";
 import { el } from "./lib/dom.js";
+import { endReasonText } from "./lib/end_reasons.js";
 import { newClientId } from "./lib/ids.js";
 import { advanceTicks, hasMessage, insertInIdOrder, messageBubble, messageElement } from "./lib/messages.js";
 import { TypingSignal } from "./lib/typing.js";
@@ -209,7 +210,7 @@ socket.on("message:status", (data) => {
 socket.on("session:end", (data) => {
   refresh("#conversation-list");
   const open = openConversationElement();
-  if (open && Number(open.dataset.conversationId) === data.conversation_id) closePane(`This conversation has ended (${data.reason.replace("_", " ")}).`);
+  if (open && Number(open.dataset.conversationId) === data.conversation_id) closePane(endReasonText(data.reason, "agent"));
 });
 
 socket.on("system:notification", (data) => {

@@ -13,6 +13,7 @@
 
 import { emitWithAck, failure } from "./lib/acks.js";
 import { el } from "./lib/dom.js";
+import { endReasonText } from "./lib/end_reasons.js";
 import { newClientId } from "./lib/ids.js";
 import {
   advanceTicks,
@@ -35,13 +36,6 @@ const AGENT_TYPING_MAX_MS = 8000;
 const RETRY_MS = 1500;
 const MAX_ATTEMPTS = 5;
 const TRANSIENT = new Set(["rate_limited", "conflict", "internal"]);
-const END_TEXTS = {
-  agent_ended: "The agent ended this chat.",
-  customer_left: "You ended this chat.",
-  customer_idle: "This chat was closed after a period of inactivity.",
-  agent_offline: "No agent is available right now, so this chat was closed.",
-  closed_by_supervisor: "This chat was closed by our team.",
-};
 
 const byId = (id) => document.getElementById(id);
 const ui = {
@@ -319,7 +313,7 @@ function setEnded(reason) {
   state.status = "ended";
   typingSignal.stop(false);
   setAgentTyping(null);
-  ui.endedText.textContent = END_TEXTS[reason] || "Thanks for chatting with us.";
+  ui.endedText.textContent = endReasonText(reason, "customer");
   ui.ended.classList.remove("hidden");
   ui.composer.classList.add("hidden");
   setQueue(null);
