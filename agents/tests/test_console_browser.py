@@ -5,6 +5,7 @@ consoles are real pages signed in through the login form.
 """
 
 import re
+import sqlite3
 
 import pytest
 from playwright.async_api import expect
@@ -239,6 +240,36 @@ async def test_ending_a_conversation_from_the_console(browser, chat_server):
         chat_server.scalar("select status from chat_conversation where id=?", (conversation_id,)) == "ended"
     )
     await gus.disconnect()
+
+
+async def test_a_conversation_closed_by_a_supervisor_says_so_in_the_console(browser, chat_server):
+    page = await open_console(browser, chat_server, "ann")
+    hal, join = await customer(chat_server, "Hal")
+    conversation_id = join["conversation"]["id"]
+    await page.click(f'.conv-item[data-conversation-id="{conversation_id}"]')
+    await expect(page.locator("#open-conversation")).to_be_visible()
+
+    # Test set-up: ben is a supervisor, straight in the server's database.
+    with sqlite3.connect(chat_server.db_path, timeout=10) as db:
+        db.execute("update auth_user set is_staff=1, is_superuser=1 where username='ben'")
+    # Ben closes the conversation with the admin's action, in a browser of his own.
+    admin = await (await browser.new_context()).new_page()
+    await admin.goto(chat_server.url + "/admin/chat/conversation/")
+    await admin.fill("#id_username", "ben")
+    await admin.fill("#id_password", "ben-pass")
+    await admin.click("input[type=submit]")
+    await admin.check(f'input[name="_selected_action"][value="{conversation_id}"]')
+    await admin.select_option('select[name="action"]', "close")
+    await admin.click('button[name="index"]')
+    await expect(admin.locator(".messagelist")).to_contain_text("1 conversation(s) closed.")
+
+    assert (await hal.wait_for("session:end"))["reason"] == "closed_by_supervisor"
+    await expect(page.locator("#conversation-pane .empty-state")).to_have_text(
+        "A supervisor closed this conversation."
+    )
+    await expect(page.locator(f'.conv-item[data-conversation-id="{conversation_id}"]')).to_have_count(0)
+    assert page.dialogs == [] and page.errors == []
+    await hal.disconnect()
 
 
 async def test_customer_page_and_console_chat_in_two_browser_contexts(browser, chat_server):

@@ -2,523 +2,464 @@
 //
 // Message text is only ever set with textContent: nothing a customer or an
 // agent typed is parsed as HTML here.
-"use strict";
 
-(function () {
-  const app = document.getElementById("app");
-  const me = { id: Number(app.dataset.agentId), name: app.dataset.agentName };
-  const $ = (selector, root = document) => root.querySelector(selector);
-  const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
+import { emitWithAck } from "./lib/acks.js";
+import { el } from "./lib/dom.js";
+import { endReasonText } from "./lib/end_reasons.js";
+import { newClientId } from "./lib/ids.js";
+import { advanceTicks, hasMessage, insertInIdOrder, messageBubble, messageElement } from "./lib/messages.js";
+import { TypingSignal } from "./lib/typing.js";
 
-  const state = {
-    agents: new Map(), // id -> AgentState
-    openConversationId: null,
-    unseen: 0, // title counter while the tab is hidden
-    threadUnread: new Map(), // "team" | agent id -> count
-    typingTimer: null,
-    typingSent: 0,
-  };
+const app = document.getElementById("app");
+const me = { id: Number(app.dataset.agentId), name: app.dataset.agentName };
+const $ = (selector, root = document) => root.querySelector(selector);
+const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
 
-  // --- small helpers -------------------------------------------------------
+const state = {
+  agents: new Map(), // id -> AgentState
+  openConversationId: null,
+  unseen: 0, // title counter while the tab is hidden
+  threadUnread: new Map(), // "team" | agent id -> count
+};
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = text;
-    return node;
+// --- small helpers -------------------------------------------------------
+
+function refresh(selector) {
+  const target = $(selector);
+  if (target) htmx.trigger(target, "refresh");
+}
+
+function toast(text, level = "info") {
+  const box = el("div", `toast ${level}`, text);
+  $("#toasts").append(box);
+  setTimeout(() => box.classList.add("leaving"), 5000);
+  setTimeout(() => box.remove(), 5600);
+}
+
+// --- notifications: sound and tab title ------------------------------------
+
+const sound = $("#sound");
+sound.checked = localStorage.getItem("console.sound") !== "off";
+sound.addEventListener("change", () => localStorage.setItem("console.sound", sound.checked ? "on" : "off"));
+let audio = null;
+
+function beep() {
+  if (!sound.checked) return;
+  try {
+    audio = audio || new AudioContext();
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.frequency.value = 880;
+    gain.gain.setValueAtTime(0.08, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.25);
+    osc.connect(gain).connect(audio.destination);
+    osc.start();
+    osc.stop(audio.currentTime + 0.25);
+  } catch (e) {
+    /* no audio device: the title still counts */
   }
+}
 
-  function hhmm(iso) {
-    const d = iso ? new Date(iso) : new Date();
-    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
+const baseTitle = document.title;
+function notify() {
+  beep();
+  if (document.hidden) {
+    state.unseen += 1;
+    document.title = `(${state.unseen}) ${baseTitle}`;
   }
-
-  function clientId() {
-    const bytes = new Uint8Array(12);
-    crypto.getRandomValues(bytes);
-    return "a" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) {
+    state.unseen = 0;
+    document.title = baseTitle;
+    markOpenConversationRead();
   }
+});
 
-  function refresh(selector) {
-    const target = $(selector);
-    if (target) htmx.trigger(target, "refresh");
+// --- the socket --------------------------------------------------------------
+
+const socket = io("/agent", { withCredentials: true });
+window.__console = { socket, state }; // for tests and debugging
+
+// The server's answer to `event`: always an object {ok, ...} (lib/acks.js).
+const call = (event, payload) => emitWithAck(socket, event, payload);
+
+function setConnection(text, kind) {
+  const pill = $("#connection");
+  pill.textContent = text;
+  pill.className = `pill pill-${kind}`;
+}
+
+socket.on("connect", async () => {
+  setConnection("Connected", "ok");
+  $("#offline-banner").classList.add("hidden");
+  const ack = await call("agent:login", {});
+  if (!ack.ok) {
+    toast(`Login failed: ${ack.error.message}`, "warning");
+    return;
   }
+  $("#status").value = ack.agent.status;
+  state.agents = new Map(ack.agents.map((a) => [a.id, a]));
+  fillTransferTargets();
+  setQueueLength(ack.queue.length);
+  refresh("#conversation-list");
+  refresh("#queue");
+  refresh("#roster");
+});
 
-  function toast(text, level = "info") {
-    const box = el("div", `toast ${level}`, text);
-    $("#toasts").append(box);
-    setTimeout(() => box.classList.add("leaving"), 5000);
-    setTimeout(() => box.remove(), 5600);
+socket.on("disconnect", () => {
+  setConnection("Offline", "bad");
+  $("#offline-banner").classList.remove("hidden");
+});
+
+socket.on("connect_error", (err) => {
+  setConnection("Offline", "bad");
+  if (err && err.data && err.data.code === "unauthorized") window.location.href = "/accounts/login/?next=/console/";
+});
+
+// --- status --------------------------------------------------------------------
+
+$("#status").addEventListener("change", async (event) => {
+  const ack = await call("agent:status", { status: event.target.value });
+  if (!ack.ok) toast(ack.error.message, "warning");
+  else event.target.value = ack.agent.status;
+});
+
+socket.on("agent:status", (agent) => {
+  state.agents.set(agent.id, agent);
+  if (agent.id === me.id) $("#status").value = agent.status;
+  fillTransferTargets();
+  refresh("#roster");
+});
+
+function fillTransferTargets() {
+  const select = $("#transfer-to");
+  if (!select) return;
+  const chosen = select.value;
+  select.replaceChildren(el("option", null, "Transfer to…"));
+  select.firstChild.value = "";
+  for (const agent of state.agents.values()) {
+    if (agent.id === me.id || agent.status === "offline" || !agent.connected) continue;
+    const option = el("option", null, `${agent.name} (${agent.active}/${agent.capacity})`);
+    option.value = String(agent.id);
+    option.disabled = agent.active >= agent.capacity;
+    select.append(option);
   }
+  select.value = chosen;
+}
 
-  // --- notifications: sound and tab title ------------------------------------
+// --- conversations ---------------------------------------------------------------
 
-  const sound = $("#sound");
-  sound.checked = localStorage.getItem("console.sound") !== "off";
-  sound.addEventListener("change", () => localStorage.setItem("console.sound", sound.checked ? "on" : "off"));
-  let audio = null;
+socket.on("customer:new", (data) => {
+  refresh("#conversation-list");
+  const who = data.conversation.customer.name;
+  if (data.transferred_from) toast(`${data.transferred_from.name} transferred ${who} to you.`);
+  else toast(`New customer: ${who}`);
+  notify();
+});
 
-  function beep() {
-    if (!sound.checked) return;
-    try {
-      audio = audio || new AudioContext();
-      const osc = audio.createOscillator();
-      const gain = audio.createGain();
-      osc.frequency.value = 880;
-      gain.gain.setValueAtTime(0.08, audio.currentTime);
-      gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.25);
-      osc.connect(gain).connect(audio.destination);
-      osc.start();
-      osc.stop(audio.currentTime + 0.25);
-    } catch (e) {
-      /* no audio device: the title still counts */
-    }
+function openConversationElement() {
+  return $("#open-conversation");
+}
+
+function renderMessage(message) {
+  // Another agent's name shows on messages they wrote before a transfer.
+  const who = message.sender === "agent" && message.sender_name !== me.name ? message.sender_name : null;
+  return messageElement(message, { side: "agent", who, timeStyle: "clock24" });
+}
+
+function appendMessage(message) {
+  const open = openConversationElement();
+  if (!open || Number(open.dataset.conversationId) !== message.conversation_id) return false;
+  const list = $("#messages", open);
+  if (hasMessage(list, message.id)) return true;
+  // Keep id order even if events cross.
+  insertInIdOrder(list, renderMessage(message));
+  list.scrollTop = list.scrollHeight;
+  return true;
+}
+
+socket.on("customer:message", (message) => {
+  const shown = appendMessage(message);
+  if (shown) {
+    $("#customer-typing").textContent = "";
+    markOpenConversationRead();
   }
+  if (!shown || document.hidden) refresh("#conversation-list");
+  if (message.sender === "customer") notify();
+});
 
-  const baseTitle = document.title;
-  function notify() {
-    beep();
-    if (document.hidden) {
-      state.unseen += 1;
-      document.title = `(${state.unseen}) ${baseTitle}`;
-    }
-  }
-  document.addEventListener("visibilitychange", () => {
-    if (!document.hidden) {
-      state.unseen = 0;
-      document.title = baseTitle;
-      markOpenConversationRead();
-    }
-  });
+// Our own messages sent from another tab.
+socket.on("agent:message", (message) => {
+  appendMessage(message);
+  refresh("#conversation-list");
+});
 
-  // --- the socket --------------------------------------------------------------
+socket.on("customer:typing", (data) => {
+  const open = openConversationElement();
+  if (!open || Number(open.dataset.conversationId) !== data.conversation_id) return;
+  $("#customer-typing").textContent = data.is_typing ? "The customer is typing…" : "";
+});
 
-  const socket = io("/agent", { withCredentials: true });
-  window.__console = { socket, state }; // for tests and debugging
+socket.on("message:status", (data) => {
+  const open = openConversationElement();
+  if (!open || Number(open.dataset.conversationId) !== data.conversation_id) return;
+  advanceTicks(open, "agent", data.up_to_id, data.status);
+});
 
-  function call(event, payload) {
-    return new Promise((resolve) => {
-      socket.timeout(10000).emit(event, payload, (err, ack) => {
-        if (err) resolve({ ok: false, error: { code: "timeout", message: "The server did not answer." } });
-        else resolve(ack);
-      });
-    });
-  }
+socket.on("session:end", (data) => {
+  refresh("#conversation-list");
+  const open = openConversationElement();
+  if (open && Number(open.dataset.conversationId) === data.conversation_id) closePane(endReasonText(data.reason, "agent"));
+});
 
-  function setConnection(text, kind) {
-    const pill = $("#connection");
-    pill.textContent = text;
-    pill.className = `pill pill-${kind}`;
-  }
-
-  socket.on("connect", async () => {
-    setConnection("Connected", "ok");
-    $("#offline-banner").classList.add("hidden");
-    const ack = await call("agent:login", {});
-    if (!ack.ok) {
-      toast(`Login failed: ${ack.error.message}`, "warning");
-      return;
-    }
-    $("#status").value = ack.agent.status;
-    state.agents = new Map(ack.agents.map((a) => [a.id, a]));
-    fillTransferTargets();
-    setQueueLength(ack.queue.length);
-    refresh("#conversation-list");
-    refresh("#queue");
-    refresh("#roster");
-  });
-
-  socket.on("disconnect", () => {
-    setConnection("Offline", "bad");
-    $("#offline-banner").classList.remove("hidden");
-  });
-
-  socket.on("connect_error", (err) => {
-    setConnection("Offline", "bad");
-    if (err && err.data && err.data.code === "unauthorized") window.location.href = "/accounts/login/?next=/console/";
-  });
-
-  // --- status --------------------------------------------------------------------
-
-  $("#status").addEventListener("change", async (event) => {
-    const ack = await call("agent:status", { status: event.target.value });
-    if (!ack.ok) toast(ack.error.message, "warning");
-    else event.target.value = ack.agent.status;
-  });
-
-  socket.on("agent:status", (agent) => {
-    state.agents.set(agent.id, agent);
-    if (agent.id === me.id) $("#status").value = agent.status;
-    fillTransferTargets();
-    refresh("#roster");
-  });
-
-  function fillTransferTargets() {
-    const select = $("#transfer-to");
-    if (!select) return;
-    const chosen = select.value;
-    select.replaceChildren(el("option", null, "Transfer to…"));
-    select.firstChild.value = "";
-    for (const agent of state.agents.values()) {
-      if (agent.id === me.id || agent.status === "offline" || !agent.connected) continue;
-      const option = el("option", null, `${agent.name} (${agent.active}/${agent.capacity})`);
-      option.value = String(agent.id);
-      option.disabled = agent.active >= agent.capacity;
-      select.append(option);
-    }
-    select.value = chosen;
-  }
-
-  // --- conversations ---------------------------------------------------------------
-
-  socket.on("customer:new", (data) => {
-    refresh("#conversation-list");
-    const who = data.conversation.customer.name;
-    if (data.transferred_from) toast(`${data.transferred_from.name} transferred ${who} to you.`);
-    else toast(`New customer: ${who}`);
-    notify();
-  });
-
-  function openConversationElement() {
-    return $("#open-conversation");
-  }
-
-  function renderMessage(message) {
-    const kind = message.sender === "agent" ? "mine" : message.sender === "system" ? "system" : "theirs";
-    const li = el("li", `msg ${kind}`);
-    li.dataset.id = message.id;
-    li.dataset.sender = message.sender;
-    li.dataset.status = message.status;
-    if (message.sender === "agent" && message.sender_name !== me.name) li.append(el("span", "who", message.sender_name));
-    li.append(el("span", "text", message.text));
-    if (message.sender !== "system") {
-      const meta = el("span", "meta");
-      const time = el("time", null, hhmm(message.created_at));
-      time.dateTime = message.created_at;
-      meta.append(time);
-      if (message.sender === "agent") meta.append(tickFor(message.status));
-      li.append(meta);
-    }
-    return li;
-  }
-
-  function tickFor(status) {
-    const tick = el("span", `tick ${status}`, status === "sent" ? "✓" : "✓✓");
-    tick.setAttribute("aria-label", status);
-    return tick;
-  }
-
-  function appendMessage(message) {
-    const open = openConversationElement();
-    if (!open || Number(open.dataset.conversationId) !== message.conversation_id) return false;
-    const list = $("#messages", open);
-    if (list.querySelector(`[data-id="${message.id}"]`)) return true;
-    const li = renderMessage(message);
-    // Keep id order even if events cross.
-    const later = $$("li[data-id]", list).find((node) => Number(node.dataset.id) > message.id);
-    list.insertBefore(li, later || null);
-    list.scrollTop = list.scrollHeight;
-    return true;
-  }
-
-  socket.on("customer:message", (message) => {
-    const shown = appendMessage(message);
-    if (shown) {
-      $("#customer-typing").textContent = "";
-      markOpenConversationRead();
-    }
-    if (!shown || document.hidden) refresh("#conversation-list");
-    if (message.sender === "customer") notify();
-  });
-
-  // Our own messages sent from another tab.
-  socket.on("agent:message", (message) => {
-    appendMessage(message);
-    refresh("#conversation-list");
-  });
-
-  socket.on("customer:typing", (data) => {
-    const open = openConversationElement();
-    if (!open || Number(open.dataset.conversationId) !== data.conversation_id) return;
-    $("#customer-typing").textContent = data.is_typing ? "The customer is typing…" : "";
-  });
-
-  socket.on("message:status", (data) => {
-    const open = openConversationElement();
-    if (!open || Number(open.dataset.conversationId) !== data.conversation_id) return;
-    for (const li of $$('li[data-sender="agent"]', open)) {
-      if (Number(li.dataset.id) > data.up_to_id) continue;
-      if (li.dataset.status === "read") continue;
-      if (data.status === "delivered" && li.dataset.status !== "sent") continue;
-      li.dataset.status = data.status;
-      const tick = $(".tick", li);
-      if (tick) tick.replaceWith(tickFor(data.status));
-    }
-  });
-
-  socket.on("session:end", (data) => {
+socket.on("system:notification", (data) => {
+  toast(data.text, data.level);
+  if (data.code === "conversation_reassigned") {
     refresh("#conversation-list");
     const open = openConversationElement();
-    if (open && Number(open.dataset.conversationId) === data.conversation_id) closePane(`This conversation has ended (${data.reason.replace("_", " ")}).`);
-  });
-
-  socket.on("system:notification", (data) => {
-    toast(data.text, data.level);
-    if (data.code === "conversation_reassigned") {
-      refresh("#conversation-list");
-      const open = openConversationElement();
-      if (open && Number(open.dataset.conversationId) === data.conversation_id) closePane("This conversation is no longer yours.");
-    }
-  });
-
-  function closePane(note) {
-    state.openConversationId = null;
-    const pane = $("#conversation-pane");
-    pane.replaceChildren();
-    const box = el("div", "empty-state");
-    box.append(el("p", null, note));
-    pane.append(box);
+    if (open && Number(open.dataset.conversationId) === data.conversation_id) closePane("This conversation is no longer yours.");
   }
+});
 
-  function markOpenConversationRead() {
-    const open = openConversationElement();
-    if (!open || document.hidden) return;
-    const ids = $$('li[data-sender="customer"]', open).map((li) => Number(li.dataset.id));
-    if (!ids.length) return;
-    const upTo = Math.max(...ids);
-    if (Number(open.dataset.readUpTo || 0) >= upTo) return;
-    open.dataset.readUpTo = upTo;
-    call("message:read", { conversation_id: Number(open.dataset.conversationId), up_to_id: upTo }).then((ack) => {
-      if (ack.ok) {
-        const item = $(`.conv-item[data-conversation-id="${open.dataset.conversationId}"] .unread`);
-        if (item) item.remove();
-      }
-    });
-  }
+function closePane(note) {
+  state.openConversationId = null;
+  const pane = $("#conversation-pane");
+  pane.replaceChildren();
+  const box = el("div", "empty-state");
+  box.append(el("p", null, note));
+  pane.append(box);
+}
 
-  // A conversation fragment was swapped in: wire it up.
-  document.body.addEventListener("htmx:afterSwap", (event) => {
-    const target = event.detail.target;
-    if (target.id === "conversation-pane") {
-      const open = openConversationElement();
-      if (!open) return;
-      state.openConversationId = Number(open.dataset.conversationId);
-      $$(".conv-item").forEach((node) => node.classList.toggle("active", Number(node.dataset.conversationId) === state.openConversationId));
-      const list = $("#messages", open);
-      list.scrollTop = list.scrollHeight;
-      fillTransferTargets();
-      markOpenConversationRead();
-      $("#composer-text").focus();
-      showTab("customer-tab");
-    } else if (target.id === "conversation-list") {
-      $$(".conv-item").forEach((node) => node.classList.toggle("active", Number(node.dataset.conversationId) === state.openConversationId));
-    } else if (target.id === "queue") {
-      const queue = $(".queue", target);
-      if (queue) setQueueLength(Number(queue.dataset.length));
-    } else if (target.id === "roster") {
-      paintThreadBadges();
-    } else if (target.id === "internal-thread") {
-      const key = currentThreadKey();
-      state.threadUnread.delete(key);
-      paintThreadBadges();
-      const list = $("#internal-messages");
-      if (list) list.scrollTop = list.scrollHeight;
+function markOpenConversationRead() {
+  const open = openConversationElement();
+  if (!open || document.hidden) return;
+  const ids = $$('li[data-sender="customer"]', open).map((li) => Number(li.dataset.id));
+  if (!ids.length) return;
+  const upTo = Math.max(...ids);
+  if (Number(open.dataset.readUpTo || 0) >= upTo) return;
+  open.dataset.readUpTo = upTo;
+  call("message:read", { conversation_id: Number(open.dataset.conversationId), up_to_id: upTo }).then((ack) => {
+    if (ack.ok) {
+      const item = $(`.conv-item[data-conversation-id="${open.dataset.conversationId}"] .unread`);
+      if (item) item.remove();
     }
   });
+}
 
-  // The pane is replaced wholesale, so its controls are handled by delegation.
-  document.addEventListener("submit", async (event) => {
-    if (event.target.id === "composer") {
-      event.preventDefault();
-      await sendReply();
-    } else if (event.target.id === "internal-form") {
-      event.preventDefault();
-      await sendInternal();
-    }
-  });
-
-  document.addEventListener("keydown", (event) => {
-    if (event.target.id === "composer-text" && event.key === "Enter" && !event.shiftKey) {
-      event.preventDefault();
-      sendReply();
-    }
-  });
-
-  document.addEventListener("input", (event) => {
-    if (event.target.id !== "composer-text") return;
+// A conversation fragment was swapped in: wire it up.
+document.body.addEventListener("htmx:afterSwap", (event) => {
+  const target = event.detail.target;
+  if (target.id === "conversation-pane") {
     const open = openConversationElement();
     if (!open) return;
-    const conversationId = Number(open.dataset.conversationId);
-    const now = Date.now();
-    if (now - state.typingSent > 2000) {
-      state.typingSent = now;
-      socket.emit("agent:typing", { conversation_id: conversationId, is_typing: true });
-    }
-    clearTimeout(state.typingTimer);
-    state.typingTimer = setTimeout(() => stopTyping(conversationId), 3000);
-  });
-
-  function stopTyping(conversationId) {
-    clearTimeout(state.typingTimer);
-    if (state.typingSent) socket.emit("agent:typing", { conversation_id: conversationId, is_typing: false });
-    state.typingSent = 0;
-  }
-
-  async function sendReply() {
-    const open = openConversationElement();
-    const input = $("#composer-text");
-    const text = input.value.trim();
-    if (!open || !text) return;
-    const conversationId = Number(open.dataset.conversationId);
-    input.value = "";
-    stopTyping(conversationId);
-    const pending = renderMessage({ id: 0, conversation_id: conversationId, sender: "agent", sender_name: me.name, text, created_at: new Date().toISOString(), status: "sent" });
-    pending.classList.add("pending");
-    $("#messages", open).append(pending);
-    const ack = await call("agent:message", { conversation_id: conversationId, text, client_id: clientId() });
-    pending.remove();
-    if (ack.ok) {
-      appendMessage(ack.message);
-      refresh("#conversation-list");
-    } else {
-      input.value = text;
-      toast(`Not sent: ${ack.error.message}`, "warning");
-    }
-  }
-
-  document.addEventListener("click", async (event) => {
-    const button = event.target.closest("button");
-    if (!button) return;
-    if (button.id === "end-button") {
-      const open = openConversationElement();
-      if (!open || !confirm("End this conversation?")) return;
-      const ack = await call("session:end", { conversation_id: Number(open.dataset.conversationId) });
-      if (!ack.ok) toast(ack.error.message, "warning");
-      else closePane("Conversation ended.");
-      refresh("#conversation-list");
-    } else if (button.id === "transfer-button") {
-      const open = openConversationElement();
-      const target = Number($("#transfer-to").value);
-      if (!open || !target) return toast("Pick an agent to transfer to.", "warning");
-      const ack = await call("session:transfer", { conversation_id: Number(open.dataset.conversationId), to_agent_id: target });
-      if (!ack.ok) toast(ack.error.message, "warning");
-      else {
-        toast(`Transferred to ${ack.conversation.agent.name}.`);
-        closePane(`Transferred to ${ack.conversation.agent.name}.`);
-      }
-      refresh("#conversation-list");
-    } else if (button.dataset.claim !== undefined) {
-      const payload = button.dataset.claim ? { conversation_id: Number(button.dataset.claim) } : {};
-      const ack = await call("queue:claim", payload);
-      if (!ack.ok) toast(ack.error.message, "warning");
-      else {
-        refresh("#conversation-list");
-        htmx.ajax("GET", `/console/conversations/${ack.conversation.id}/`, { target: "#conversation-pane", swap: "innerHTML" });
-      }
-      refresh("#queue");
-    } else if (button.classList.contains("tab-button")) {
-      showTab(button.dataset.tab);
-    }
-  });
-
-  function showTab(id) {
-    $$(".tab-button").forEach((b) => b.classList.toggle("active", b.dataset.tab === id));
-    $$(".tab-body").forEach((body) => body.classList.toggle("hidden", body.id !== id));
-    if (id === "team-tab") {
-      state.threadUnread.delete(currentThreadKey());
-      paintThreadBadges();
-    }
-  }
-
-  // --- queue ---------------------------------------------------------------------
-
-  function setQueueLength(n) {
-    $("#queue-length").textContent = String(n);
-  }
-
-  socket.on("queue:update", (data) => {
-    setQueueLength(data.length);
-    refresh("#queue");
-  });
-
-  // Waiting times tick without asking the server.
-  setInterval(() => {
-    for (const node of $$(".waited[data-since]")) {
-      const seconds = Math.max(0, Math.round((Date.now() - Date.parse(node.dataset.since)) / 1000));
-      node.textContent = seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
-    }
-  }, 1000);
-
-  // --- internal chat ----------------------------------------------------------------
-
-  function currentThreadKey() {
-    const current = $("#internal-current");
-    return current && current.dataset.withAgentId ? Number(current.dataset.withAgentId) : "team";
-  }
-
-  function paintThreadBadges() {
-    const current = String(currentThreadKey() === "team" ? "" : currentThreadKey());
-    $$(".roster-item[data-thread]").forEach((node) => node.classList.toggle("current", node.dataset.thread === current));
-    let total = 0;
-    for (const badge of $$("[data-unread-for]")) {
-      const key = badge.dataset.unreadFor === "team" ? "team" : Number(badge.dataset.unreadFor);
-      const n = state.threadUnread.get(key) || 0;
-      total += n;
-      badge.textContent = String(n);
-      badge.classList.toggle("hidden", n === 0);
-    }
-    const teamBadge = $("#team-unread");
-    teamBadge.textContent = String(total);
-    teamBadge.classList.toggle("hidden", total === 0);
-  }
-
-  function renderInternal(message) {
-    const li = el("li", `msg ${message.from.id === me.id ? "mine" : "theirs"}`);
-    li.dataset.id = message.id;
-    li.append(el("span", "who", message.from.name));
-    li.append(el("span", "text", message.text));
-    const meta = el("span", "meta");
-    meta.append(el("time", null, hhmm(message.created_at)));
-    li.append(meta);
-    return li;
-  }
-
-  function appendInternal(message) {
-    const list = $("#internal-messages");
-    if (!list || list.querySelector(`[data-id="${message.id}"]`)) return;
-    const empty = $(".empty-thread", list);
-    if (empty) empty.remove();
-    list.append(renderInternal(message));
+    state.openConversationId = Number(open.dataset.conversationId);
+    $$(".conv-item").forEach((node) => node.classList.toggle("active", Number(node.dataset.conversationId) === state.openConversationId));
+    const list = $("#messages", open);
     list.scrollTop = list.scrollHeight;
-  }
-
-  socket.on("agent:internal", (message) => {
-    const key = message.to_agent_id === null ? "team" : message.from.id;
-    const teamTabOpen = !$("#team-tab").classList.contains("hidden");
-    if (key === currentThreadKey()) {
-      appendInternal(message);
-      if (!teamTabOpen) state.threadUnread.set(key, (state.threadUnread.get(key) || 0) + 1);
-    } else {
-      state.threadUnread.set(key, (state.threadUnread.get(key) || 0) + 1);
-    }
+    fillTransferTargets();
+    markOpenConversationRead();
+    $("#composer-text").focus();
+    showTab("customer-tab");
+  } else if (target.id === "conversation-list") {
+    $$(".conv-item").forEach((node) => node.classList.toggle("active", Number(node.dataset.conversationId) === state.openConversationId));
+  } else if (target.id === "queue") {
+    const queue = $(".queue", target);
+    if (queue) setQueueLength(Number(queue.dataset.length));
+  } else if (target.id === "roster") {
     paintThreadBadges();
-    if (message.to_agent_id !== null) toast(`${message.from.name}: ${message.text.slice(0, 80)}`);
-    notify();
-  });
-
-  async function sendInternal() {
-    const input = $("#internal-text");
-    const text = input.value.trim();
-    if (!text) return;
+  } else if (target.id === "internal-thread") {
     const key = currentThreadKey();
-    const payload = { text, client_id: clientId() };
-    if (key !== "team") payload.to_agent_id = key;
-    input.value = "";
-    const ack = await call("agent:internal", payload);
-    if (ack.ok) appendInternal(ack.message);
-    else {
-      input.value = text;
-      toast(`Not sent: ${ack.error.message}`, "warning");
-    }
+    state.threadUnread.delete(key);
+    paintThreadBadges();
+    const list = $("#internal-messages");
+    if (list) list.scrollTop = list.scrollHeight;
   }
-})();
+});
+
+// The pane is replaced wholesale, so its controls are handled by delegation.
+document.addEventListener("submit", async (event) => {
+  if (event.target.id === "composer") {
+    event.preventDefault();
+    await sendReply();
+  } else if (event.target.id === "internal-form") {
+    event.preventDefault();
+    await sendInternal();
+  }
+});
+
+document.addEventListener("keydown", (event) => {
+  if (event.target.id === "composer-text" && event.key === "Enter" && !event.shiftKey) {
+    event.preventDefault();
+    sendReply();
+  }
+});
+
+const typingSignal = new TypingSignal((isTyping, conversationId) => {
+  socket.emit("agent:typing", { conversation_id: conversationId, is_typing: isTyping });
+});
+
+document.addEventListener("input", (event) => {
+  if (event.target.id !== "composer-text") return;
+  const open = openConversationElement();
+  if (open) typingSignal.typed(Number(open.dataset.conversationId));
+});
+
+async function sendReply() {
+  const open = openConversationElement();
+  const input = $("#composer-text");
+  const text = input.value.trim();
+  if (!open || !text) return;
+  const conversationId = Number(open.dataset.conversationId);
+  input.value = "";
+  typingSignal.stop();
+  const pending = renderMessage({ id: 0, conversation_id: conversationId, sender: "agent", sender_name: me.name, text, created_at: new Date().toISOString(), status: "sent" });
+  pending.classList.add("pending");
+  $("#messages", open).append(pending);
+  const ack = await call("agent:message", { conversation_id: conversationId, text, client_id: newClientId("a") });
+  pending.remove();
+  if (ack.ok) {
+    appendMessage(ack.message);
+    refresh("#conversation-list");
+  } else {
+    input.value = text;
+    toast(`Not sent: ${ack.error.message}`, "warning");
+  }
+}
+
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("button");
+  if (!button) return;
+  if (button.id === "end-button") {
+    const open = openConversationElement();
+    if (!open || !confirm("End this conversation?")) return;
+    const ack = await call("session:end", { conversation_id: Number(open.dataset.conversationId) });
+    if (!ack.ok) toast(ack.error.message, "warning");
+    else closePane("Conversation ended.");
+    refresh("#conversation-list");
+  } else if (button.id === "transfer-button") {
+    const open = openConversationElement();
+    const target = Number($("#transfer-to").value);
+    if (!open || !target) return toast("Pick an agent to transfer to.", "warning");
+    const ack = await call("session:transfer", { conversation_id: Number(open.dataset.conversationId), to_agent_id: target });
+    if (!ack.ok) toast(ack.error.message, "warning");
+    else {
+      toast(`Transferred to ${ack.conversation.agent.name}.`);
+      closePane(`Transferred to ${ack.conversation.agent.name}.`);
+    }
+    refresh("#conversation-list");
+  } else if (button.dataset.claim !== undefined) {
+    const payload = button.dataset.claim ? { conversation_id: Number(button.dataset.claim) } : {};
+    const ack = await call("queue:claim", payload);
+    if (!ack.ok) toast(ack.error.message, "warning");
+    else {
+      refresh("#conversation-list");
+      htmx.ajax("GET", `/console/conversations/${ack.conversation.id}/`, { target: "#conversation-pane", swap: "innerHTML" });
+    }
+    refresh("#queue");
+  } else if (button.classList.contains("tab-button")) {
+    showTab(button.dataset.tab);
+  }
+});
+
+function showTab(id) {
+  $$(".tab-button").forEach((b) => b.classList.toggle("active", b.dataset.tab === id));
+  $$(".tab-body").forEach((body) => body.classList.toggle("hidden", body.id !== id));
+  if (id === "team-tab") {
+    state.threadUnread.delete(currentThreadKey());
+    paintThreadBadges();
+  }
+}
+
+// --- queue ---------------------------------------------------------------------
+
+function setQueueLength(n) {
+  $("#queue-length").textContent = String(n);
+}
+
+socket.on("queue:update", (data) => {
+  setQueueLength(data.length);
+  refresh("#queue");
+});
+
+// Waiting times tick without asking the server.
+setInterval(() => {
+  for (const node of $$(".waited[data-since]")) {
+    const seconds = Math.max(0, Math.round((Date.now() - Date.parse(node.dataset.since)) / 1000));
+    node.textContent = seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  }
+}, 1000);
+
+// --- internal chat ----------------------------------------------------------------
+
+function currentThreadKey() {
+  const current = $("#internal-current");
+  return current && current.dataset.withAgentId ? Number(current.dataset.withAgentId) : "team";
+}
+
+function paintThreadBadges() {
+  const current = String(currentThreadKey() === "team" ? "" : currentThreadKey());
+  $$(".roster-item[data-thread]").forEach((node) => node.classList.toggle("current", node.dataset.thread === current));
+  let total = 0;
+  for (const badge of $$("[data-unread-for]")) {
+    const key = badge.dataset.unreadFor === "team" ? "team" : Number(badge.dataset.unreadFor);
+    const n = state.threadUnread.get(key) || 0;
+    total += n;
+    badge.textContent = String(n);
+    badge.classList.toggle("hidden", n === 0);
+  }
+  const teamBadge = $("#team-unread");
+  teamBadge.textContent = String(total);
+  teamBadge.classList.toggle("hidden", total === 0);
+}
+
+function renderInternal(message) {
+  const li = messageBubble({
+    kind: message.from.id === me.id ? "mine" : "theirs",
+    text: message.text,
+    who: message.from.name,
+    time: message.created_at,
+    timeStyle: "clock24",
+  });
+  li.dataset.id = String(message.id);
+  return li;
+}
+
+function appendInternal(message) {
+  const list = $("#internal-messages");
+  if (!list || hasMessage(list, message.id)) return;
+  const empty = $(".empty-thread", list);
+  if (empty) empty.remove();
+  list.append(renderInternal(message));
+  list.scrollTop = list.scrollHeight;
+}
+
+socket.on("agent:internal", (message) => {
+  const key = message.to_agent_id === null ? "team" : message.from.id;
+  const teamTabOpen = !$("#team-tab").classList.contains("hidden");
+  if (key === currentThreadKey()) {
+    appendInternal(message);
+    if (!teamTabOpen) state.threadUnread.set(key, (state.threadUnread.get(key) || 0) + 1);
+  } else {
+    state.threadUnread.set(key, (state.threadUnread.get(key) || 0) + 1);
+  }
+  paintThreadBadges();
+  if (message.to_agent_id !== null) toast(`${message.from.name}: ${message.text.slice(0, 80)}`);
+  notify();
+});
+
+async function sendInternal() {
+  const input = $("#internal-text");
+  const text = input.value.trim();
+  if (!text) return;
+  const key = currentThreadKey();
+  const payload = { text, client_id: newClientId("a") };
+  if (key !== "team") payload.to_agent_id = key;
+  input.value = "";
+  const ack = await call("agent:internal", payload);
+  if (ack.ok) appendInternal(ack.message);
+  else {
+    input.value = text;
+    toast(`Not sent: ${ack.error.message}`, "warning");
+  }
+}

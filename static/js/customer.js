@@ -10,815 +10,734 @@
 //   joined. An item leaves the outbox only when the server acknowledged it;
 //   the server stores a client_id once, so resending after a lost ack is safe.
 // - Message text is only ever set with textContent, never parsed as HTML.
-"use strict";
 
-(function () {
-  const TOKEN_KEY = "cs.customer.token";
-  const OUTBOX_KEY = "cs.customer.outbox";
-  // The id of an ended conversation the customer chose to leave behind with
-  // "Start a new chat": it is not shown again, even after a reload.
-  const DISMISSED_KEY = "cs.customer.dismissed";
+import { emitWithAck, failure } from "./lib/acks.js";
+import { el } from "./lib/dom.js";
+import { endReasonText } from "./lib/end_reasons.js";
+import { newClientId } from "./lib/ids.js";
+import {
+  advanceTicks,
+  bubbleKind,
+  hasMessage,
+  insertInIdOrder,
+  isBefore,
+  messageBubble,
+  messageElement,
+} from "./lib/messages.js";
+import { TypingSignal } from "./lib/typing.js";
 
-  const ACK_TIMEOUT_MS = 10000;
-  const TYPING_EVERY_MS = 2000;
-  const TYPING_IDLE_MS = 3000;
-  const AGENT_TYPING_MAX_MS = 8000;
-  const RETRY_MS = 1500;
-  const MAX_ATTEMPTS = 5;
-  const TRANSIENT = new Set(["rate_limited", "conflict", "internal"]);
-  const RANK = { pending: 0, sent: 1, delivered: 2, read: 3 };
-  const TICK_LABEL = { pending: "Waiting to send", sent: "Sent", delivered: "Delivered", read: "Read" };
-  const END_TEXTS = {
-    agent_ended: "The agent ended this chat.",
-    customer_left: "You ended this chat.",
-    customer_idle: "This chat was closed after a period of inactivity.",
-    agent_offline: "No agent is available right now, so this chat was closed.",
-    closed_by_supervisor: "This chat was closed by our team.",
-  };
+const TOKEN_KEY = "cs.customer.token";
+const OUTBOX_KEY = "cs.customer.outbox";
+// The id of an ended conversation the customer chose to leave behind with
+// "Start a new chat": it is not shown again, even after a reload.
+const DISMISSED_KEY = "cs.customer.dismissed";
 
-  const byId = (id) => document.getElementById(id);
-  const ui = {
-    card: byId("chat"),
-    title: byId("head-title"),
-    sub: byId("head-sub"),
-    avatar: byId("avatar"),
-    endChat: byId("end-chat"),
-    endConfirm: byId("end-confirm"),
-    endConfirmText: byId("end-confirm-text"),
-    endYes: byId("end-yes"),
-    endCancel: byId("end-cancel"),
-    offline: byId("offline-banner"),
-    queue: byId("queue-banner"),
-    startForm: byId("start-form"),
-    startName: byId("start-name"),
-    startEmail: byId("start-email"),
-    startTopic: byId("start-topic"),
-    startError: byId("start-error"),
-    startButton: byId("start-button"),
-    conversation: byId("conversation"),
-    list: byId("messages"),
-    emptyHint: byId("empty-hint"),
-    typing: byId("typing"),
-    ended: byId("ended"),
-    endedText: byId("ended-text"),
-    restart: byId("restart"),
-    composer: byId("composer"),
-    input: byId("composer-text"),
-  };
+const AGENT_TYPING_MAX_MS = 8000;
+const RETRY_MS = 1500;
+const MAX_ATTEMPTS = 5;
+const TRANSIENT = new Set(["rate_limited", "conflict", "internal"]);
 
-  const store = {
-    get(key) {
-      try {
-        return localStorage.getItem(key);
-      } catch (e) {
-        return null;
-      }
-    },
-    set(key, value) {
-      try {
-        localStorage.setItem(key, value);
-      } catch (e) {
-        /* storage full or disabled: the page still works, it just forgets */
-      }
-    },
-    remove(key) {
-      try {
-        localStorage.removeItem(key);
-      } catch (e) {
-        /* as above */
-      }
-    },
-  };
+const byId = (id) => document.getElementById(id);
+const ui = {
+  card: byId("chat"),
+  title: byId("head-title"),
+  sub: byId("head-sub"),
+  avatar: byId("avatar"),
+  endChat: byId("end-chat"),
+  endConfirm: byId("end-confirm"),
+  endConfirmText: byId("end-confirm-text"),
+  endYes: byId("end-yes"),
+  endCancel: byId("end-cancel"),
+  offline: byId("offline-banner"),
+  queue: byId("queue-banner"),
+  startForm: byId("start-form"),
+  startName: byId("start-name"),
+  startEmail: byId("start-email"),
+  startTopic: byId("start-topic"),
+  startError: byId("start-error"),
+  startButton: byId("start-button"),
+  conversation: byId("conversation"),
+  list: byId("messages"),
+  emptyHint: byId("empty-hint"),
+  typing: byId("typing"),
+  ended: byId("ended"),
+  endedText: byId("ended-text"),
+  restart: byId("restart"),
+  composer: byId("composer"),
+  input: byId("composer-text"),
+};
 
-  const state = {
-    token: store.get(TOKEN_KEY),
-    socket: null,
-    joined: false,
-    joining: false,
-    rejoin: false,
-    pendingStart: null, // the start form's payload until its join is answered
-    conversationId: null,
-    dismissedId: Number(store.get(DISMISSED_KEY)) || 0,
-    status: null, // "queued" | "active" | "ended" | "new" (after "Start a new chat")
-    agentName: null,
-    queue: { position: null, estimate: null },
-    maxId: 0, // highest stored message id shown (or skipped as dismissed)
-    readUpTo: 0, // highest agent/system id we told the server we read
-    ticks: { delivered: 0, read: 0 }, // highest up_to_id per message:status
-    pumping: false,
-    pumpAgain: false,
-    pumpTimer: null,
-    typingSentAt: 0,
-    typingTimer: null,
-    agentTypingTimer: null,
-    waiting: new Set(), // resolvers of requests in flight
-  };
-
-  // A small hook for tests and debugging: the live socket and the state.
-  window.__chat = {
-    get socket() {
-      return state.socket;
-    },
-    state,
-  };
-
-  // --- outbox --------------------------------------------------------------
-
-  function loadOutbox() {
+const store = {
+  get(key) {
     try {
-      const items = JSON.parse(store.get(OUTBOX_KEY) || "[]");
-      return Array.isArray(items) ? items.filter((item) => item && item.client_id && item.text) : [];
+      return localStorage.getItem(key);
     } catch (e) {
-      return [];
+      return null;
     }
-  }
-
-  function saveOutbox(items) {
-    if (items.length) store.set(OUTBOX_KEY, JSON.stringify(items));
-    else store.remove(OUTBOX_KEY);
-  }
-
-  function dropFromOutbox(clientId) {
-    saveOutbox(loadOutbox().filter((item) => item.client_id !== clientId));
-  }
-
-  // 24 hex characters: within the protocol's [A-Za-z0-9_-]{1,64}.
-  function newClientId() {
-    const bytes = new Uint8Array(12);
-    crypto.getRandomValues(bytes);
-    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-
-  // --- rendering -----------------------------------------------------------
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function timeNode(iso) {
-    const date = iso ? new Date(iso) : new Date();
-    const node = el("time", null, date.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" }));
-    node.dateTime = date.toISOString();
-    return node;
-  }
-
-  function tickNode(status) {
-    const text = status === "sent" ? "✓" : status === "pending" ? "" : "✓✓";
-    const node = el("span", `tick ${status}`, text);
-    node.setAttribute("aria-label", status);
-    node.title = TICK_LABEL[status] || status;
-    return node;
-  }
-
-  function bubble(kind, text, options) {
-    const li = el("li", `msg ${kind}`);
-    if (options.who) li.append(el("span", "who", options.who));
-    li.append(el("span", "text", text));
-    if (kind !== "system") {
-      const meta = el("span", "meta");
-      meta.append(timeNode(options.time));
-      if (kind === "mine") meta.append(tickNode(options.status));
-      li.append(meta);
-    }
-    return li;
-  }
-
-  function nearBottom() {
-    const list = ui.list;
-    return list.scrollHeight - list.scrollTop - list.clientHeight < 120;
-  }
-
-  function scrollDown() {
-    ui.list.scrollTop = ui.list.scrollHeight;
-  }
-
-  function updateEmpty() {
-    const empty = ui.list.children.length === 0 && state.status !== "ended";
-    ui.emptyHint.classList.toggle("hidden", !empty);
-  }
-
-  // The status a stored message of ours should show, given what we were told.
-  function statusFor(id, status) {
-    if (id <= state.ticks.read) return "read";
-    if (id <= state.ticks.delivered && RANK[status] < RANK.delivered) return "delivered";
-    return status;
-  }
-
-  // Show a stored message once, in id order (pending ones stay last).
-  function showMessage(message) {
-    const list = ui.list;
-    state.maxId = Math.max(state.maxId, message.id);
-    if (list.querySelector(`li[data-id="${message.id}"]`)) return;
-    const follow = nearBottom() || message.sender === "customer";
-    if (message.client_id) {
-      const pending = list.querySelector(`li.pending[data-client-id="${CSS.escape(message.client_id)}"]`);
-      if (pending) pending.remove();
-    }
-    const kind = message.sender === "customer" ? "mine" : message.sender === "system" ? "system" : "theirs";
-    const status = kind === "mine" ? statusFor(message.id, message.status) : message.status;
-    const li = bubble(kind, message.text, {
-      who: kind === "theirs" ? message.sender_name : null,
-      time: message.created_at,
-      status,
-    });
-    li.dataset.id = String(message.id);
-    li.dataset.sender = message.sender;
-    li.dataset.status = status;
-    if (message.client_id) li.dataset.clientId = message.client_id;
-    let before = null;
-    for (const node of list.children) {
-      if (node.classList.contains("pending") || Number(node.dataset.id) > message.id) {
-        before = node;
-        break;
-      }
-    }
-    list.insertBefore(li, before);
-    updateEmpty();
-    if (follow) scrollDown();
-  }
-
-  function showPending(item) {
-    if (ui.list.querySelector(`li[data-client-id="${CSS.escape(item.client_id)}"]`)) return;
-    const li = bubble("mine", item.text, { time: item.created_at, status: "pending" });
-    li.classList.add("pending");
-    li.dataset.clientId = item.client_id;
-    li.dataset.status = "pending";
-    ui.list.append(li);
-    updateEmpty();
-    scrollDown();
-  }
-
-  function failPending(clientId, reason) {
-    const li = ui.list.querySelector(`li.pending[data-client-id="${CSS.escape(clientId)}"]`);
-    if (!li) return;
-    li.classList.replace("pending", "failed");
-    li.dataset.status = "failed";
-    const tick = li.querySelector(".tick");
-    if (tick) tick.remove();
-    li.append(el("span", "fail", `Not sent: ${reason || "the server refused this message."}`));
-  }
-
-  function setTicks(upToId, status) {
-    if (!(status in state.ticks)) return;
-    state.ticks[status] = Math.max(state.ticks[status], upToId);
-    for (const li of ui.list.querySelectorAll('li[data-sender="customer"]')) {
-      if (Number(li.dataset.id) > upToId || RANK[li.dataset.status] >= RANK[status]) continue;
-      li.dataset.status = status;
-      const old = li.querySelector(".tick");
-      if (old) old.replaceWith(tickNode(status));
-    }
-  }
-
-  function setAgentTyping(name) {
-    clearTimeout(state.agentTypingTimer);
-    ui.typing.textContent = name ? `${name} is typing…` : "";
-    if (name) state.agentTypingTimer = setTimeout(() => setAgentTyping(null), AGENT_TYPING_MAX_MS);
-  }
-
-  function estimateText(seconds) {
-    if (seconds === null || seconds === undefined) return "";
-    if (seconds < 60) return " (less than a minute)";
-    return ` (about ${Math.round(seconds / 60)} min)`;
-  }
-
-  function setQueue(position, estimate) {
-    state.queue = { position: position || null, estimate: position ? estimate : null };
-    ui.queue.textContent = position
-      ? `Waiting for an agent — you are number ${position}${estimateText(estimate)}`
-      : "";
-    ui.queue.classList.toggle("hidden", !position || state.status !== "queued");
-  }
-
-  function setHeader() {
-    const { status, agentName } = state;
-    let title = "Chat with us";
-    let sub = "We usually answer within minutes.";
-    let avatar = "?";
-    const live = status === "active" && !!agentName;
-    if (live) {
-      title = `You're chatting with ${agentName}`;
-      sub = "Online now";
-      avatar = agentName.trim().charAt(0).toUpperCase() || "?";
-    } else if (status === "active" || status === "queued") {
-      sub = "The next free agent will answer you here.";
-      avatar = "…";
-    } else if (status === "ended") {
-      title = "Chat ended";
-      sub = "Thanks for getting in touch.";
-      avatar = agentName ? agentName.trim().charAt(0).toUpperCase() || "?" : "?";
-    } else if (status === "new") {
-      sub = "Write a message to start a new chat.";
-    } else if (state.token && !state.joined) {
-      sub = "Connecting…";
-    }
-    ui.title.textContent = title;
-    ui.sub.textContent = sub;
-    ui.avatar.textContent = avatar;
-    ui.avatar.classList.toggle("live", live);
-    const open = status === "active" || status === "queued";
-    ui.endChat.classList.toggle("hidden", !open);
-    if (!open) ui.endConfirm.classList.add("hidden");
-    ui.queue.classList.toggle("hidden", status !== "queued" || !ui.queue.textContent);
-  }
-
-  function showOffline(offline) {
-    const visible = offline && !ui.conversation.classList.contains("hidden");
-    ui.offline.classList.toggle("hidden", !visible);
-    ui.card.classList.toggle("is-offline", visible);
-  }
-
-  function showConversation() {
-    ui.card.classList.remove("is-start");
-    ui.startForm.classList.add("hidden");
-    ui.conversation.classList.remove("hidden");
-    setHeader();
-  }
-
-  function showStart(error) {
-    state.status = null;
-    state.agentName = null;
-    ui.card.classList.add("is-start");
-    ui.conversation.classList.add("hidden");
-    ui.startForm.classList.remove("hidden");
-    ui.offline.classList.add("hidden");
-    ui.startButton.disabled = false;
-    ui.startButton.textContent = "Start chat";
-    setQueue(null);
-    setHeader();
-    showStartError(error);
-    ui.startName.focus();
-  }
-
-  function showStartError(error) {
-    ui.startError.textContent = error || "";
-    ui.startError.classList.toggle("hidden", !error);
-  }
-
-  // Remove every stored message (pending ones stay: they belong to what comes next).
-  function clearWindow() {
-    for (const li of ui.list.querySelectorAll("li:not(.pending)")) li.remove();
-    ui.ended.classList.add("hidden");
-    ui.composer.classList.remove("hidden");
-    state.agentName = null;
-    setAgentTyping(null);
-    setQueue(null);
-    updateEmpty();
-  }
-
-  function setEnded(reason) {
-    state.status = "ended";
-    stopTyping(false);
-    setAgentTyping(null);
-    ui.endedText.textContent = END_TEXTS[reason] || "Thanks for chatting with us.";
-    ui.ended.classList.remove("hidden");
-    ui.composer.classList.add("hidden");
-    setQueue(null);
-    setHeader();
-    updateEmpty();
-    scrollDown();
-  }
-
-  // The window after "Start a new chat": empty, with the composer; the next
-  // message opens a new conversation on the server.
-  function enterFresh() {
-    clearWindow();
-    state.status = "new";
-    setHeader();
-    updateEmpty();
-  }
-
-  function applyConversation(conversation, queuePosition) {
-    state.status = conversation.status;
-    state.agentName = conversation.agent ? conversation.agent.name : null;
-    if (conversation.status === "ended") {
-      setEnded(conversation.end_reason);
-      return;
-    }
-    ui.ended.classList.add("hidden");
-    ui.composer.classList.remove("hidden");
-    const position = conversation.status === "queued" ? queuePosition : null;
-    setQueue(position, position === state.queue.position ? state.queue.estimate : null);
-    setHeader();
-    updateEmpty();
-  }
-
-  // Is `id` the conversation this window shows? A newer one replaces it: it
-  // was opened by writing after an end (here or in another tab), and its
-  // events may come before the ack that names it.
-  function adopt(id, fromEvent) {
-    if (!id || id <= state.dismissedId) return false;
-    if (state.conversationId === null || id > state.conversationId) {
-      const switching = state.conversationId !== null;
-      state.conversationId = id;
-      if (switching) {
-        clearWindow();
-        state.status = null;
-        setHeader();
-        // Re-join so this socket follows the new conversation on the server
-        // (its typing and read receipts would otherwise name the old one).
-        if (fromEvent) join();
-      }
-    }
-    return id === state.conversationId;
-  }
-
-  // --- the socket ----------------------------------------------------------
-
-  function request(event, payload) {
-    return new Promise((resolve) => {
-      const socket = state.socket;
-      if (!socket || !socket.connected) {
-        resolve({ ok: false, error: { code: "offline", message: "Not connected." } });
-        return;
-      }
-      const done = (answer) => {
-        if (!state.waiting.delete(done)) return;
-        resolve(answer);
-      };
-      state.waiting.add(done);
-      socket.timeout(ACK_TIMEOUT_MS).emit(event, payload, (err, ack) => {
-        if (err) done({ ok: false, error: { code: "timeout", message: "No answer from the server." } });
-        else done(ack && typeof ack === "object" ? ack : { ok: false, error: { code: "internal" } });
-      });
-    });
-  }
-
-  // A dropped link will never answer: give up on what is in flight at once
-  // (messages stay in the outbox and go again after the re-join).
-  function abandonRequests() {
-    for (const done of Array.from(state.waiting)) {
-      done({ ok: false, error: { code: "timeout", message: "Disconnected." } });
-    }
-  }
-
-  function tokenAuth() {
-    return state.token ? { token: state.token } : {};
-  }
-
-  function connect() {
-    if (state.socket) {
-      state.socket.auth = tokenAuth();
-      if (!state.socket.connected) state.socket.connect();
-      return;
-    }
-    const socket = io("/customer", { auth: tokenAuth() });
-    state.socket = socket;
-
-    socket.on("connect", () => {
-      showOffline(false);
-      join();
-    });
-    socket.on("disconnect", (reason) => {
-      state.joined = false;
-      state.typingSentAt = 0;
-      abandonRequests();
-      setAgentTyping(null);
-      showOffline(true);
-      setHeader();
-      // The server closed this socket: socket.io does not retry by itself.
-      if (reason === "io server disconnect") setTimeout(() => state.socket && connect(), RETRY_MS);
-    });
-    socket.on("connect_error", (err) => {
-      if (err && err.data && err.data.code === "invalid_token") {
-        forgetToken();
-        showStart("We couldn't find your previous chat. Please start a new one.");
-      } else if (state.pendingStart) {
-        showStartError("We can't reach the chat right now. Still trying…");
-      } else {
-        showOffline(true);
-      }
-    });
-
-    socket.on("agent:message", (message) => {
-      if (!adopt(message.conversation_id, true)) return;
-      showMessage(message);
-      if (message.sender !== "customer") {
-        if (message.sender === "agent") setAgentTyping(null);
-        markRead();
-      }
-    });
-    socket.on("agent:assigned", (data) => {
-      if (!adopt(data.conversation_id, true) || state.status === "ended") return;
-      state.status = "active";
-      state.agentName = data.agent.name;
-      setAgentTyping(null);
-      setQueue(null);
-      setHeader();
-    });
-    socket.on("agent:typing", (data) => {
-      if (!adopt(data.conversation_id, true) || state.status === "ended") return;
-      setAgentTyping(data.is_typing ? data.agent.name : null);
-    });
-    socket.on("queue:position", (data) => {
-      if (!adopt(data.conversation_id, true) || state.status === "ended") return;
-      state.status = "queued";
-      setQueue(data.position, data.estimated_wait_s);
-      setHeader();
-    });
-    socket.on("message:status", (data) => {
-      setTicks(data.up_to_id, data.status);
-    });
-    socket.on("session:end", (data) => {
-      if (adopt(data.conversation_id, true)) setEnded(data.reason);
-    });
-  }
-
-  async function join() {
-    const socket = state.socket;
-    if (!socket || !socket.connected) return;
-    if (state.joining) {
-      state.rejoin = true; // the answer on its way may predate what we just learnt
-      return;
-    }
-    let payload;
-    if (state.token) {
-      payload = { token: state.token };
-      if (state.maxId) payload.last_message_id = state.maxId;
-    } else if (state.pendingStart) {
-      payload = Object.assign({}, state.pendingStart);
-    } else {
-      return;
-    }
-    state.joining = true;
-    state.rejoin = false;
-    const ack = await request("customer:join", payload);
-    state.joining = false;
-    if (state.rejoin && ack.ok) setTimeout(join, 0);
-    if (socket !== state.socket || !socket.connected) return;
-    if (!ack.ok) {
-      const code = ack.error && ack.error.code;
-      if (code === "timeout" || TRANSIENT.has(code)) {
-        setTimeout(join, RETRY_MS);
-      } else if (payload.token) {
-        forgetToken();
-        showStart("We couldn't find your previous chat. Please start a new one.");
-      } else {
-        state.pendingStart = null;
-        showStart((ack.error && ack.error.message) || "That didn't work. Please try again.");
-      }
-      return;
-    }
-    const fresh = !payload.token;
-    state.pendingStart = null;
-    setToken(ack.token);
-    state.joined = true;
-    showConversation();
-
-    const conversation = ack.conversation;
-    const messages = Array.isArray(ack.messages) ? ack.messages : [];
-    if (conversation.status === "ended" && conversation.id <= state.dismissedId) {
-      // The customer already chose "Start a new chat" after this one.
-      for (const message of messages) state.maxId = Math.max(state.maxId, message.id);
-      if (state.status !== "new") enterFresh();
-    } else {
-      adopt(conversation.id, false);
-      for (const message of messages) {
-        if (message.conversation_id === conversation.id) showMessage(message);
-      }
-      applyConversation(conversation, ack.queue_position);
-    }
-    for (const item of loadOutbox()) showPending(item);
-    updateEmpty();
-    if (fresh) ui.input.focus();
-    pump();
-    markRead();
-  }
-
-  function setToken(token) {
-    state.token = token;
-    store.set(TOKEN_KEY, token);
-    if (state.socket) state.socket.auth = { token };
-  }
-
-  function forgetToken() {
-    state.token = null;
-    state.joined = false;
-    state.conversationId = null;
-    state.dismissedId = 0;
-    state.maxId = 0;
-    state.readUpTo = 0;
-    store.remove(TOKEN_KEY);
-    store.remove(OUTBOX_KEY);
-    store.remove(DISMISSED_KEY);
-    if (state.socket) state.socket.auth = {};
-    ui.list.replaceChildren();
-  }
-
-  // Send the outbox, oldest first, one at a time so that order survives
-  // retries. Only an acknowledged message leaves the outbox.
-  async function pump() {
-    if (state.pumping) {
-      state.pumpAgain = true;
-      return;
-    }
-    state.pumping = true;
-    clearTimeout(state.pumpTimer);
+  },
+  set(key, value) {
     try {
-      do {
-        state.pumpAgain = false;
-        while (state.joined && state.socket.connected) {
-          const item = loadOutbox()[0];
-          if (!item) break;
-          const ack = await request("customer:message", { text: item.text, client_id: item.client_id });
-          if (ack.ok) {
-            dropFromOutbox(item.client_id);
-            if (adopt(ack.message.conversation_id, false)) showMessage(ack.message);
-            continue;
-          }
-          const code = ack.error && ack.error.code;
-          if (code === "timeout" || code === "offline" || code === "not_joined") {
-            if (state.joined && state.socket.connected) state.pumpTimer = setTimeout(pump, RETRY_MS);
-            break; // kept: it goes again after the re-join
-          }
-          item.attempts = (item.attempts || 0) + 1;
-          if (TRANSIENT.has(code) && item.attempts < MAX_ATTEMPTS) {
-            saveOutbox(loadOutbox().map((other) => (other.client_id === item.client_id ? item : other)));
-            await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
-            continue;
-          }
-          dropFromOutbox(item.client_id);
-          failPending(item.client_id, ack.error && ack.error.message);
-        }
-      } while (state.pumpAgain);
-    } finally {
-      state.pumping = false;
+      localStorage.setItem(key, value);
+    } catch (e) {
+      /* storage full or disabled: the page still works, it just forgets */
+    }
+  },
+  remove(key) {
+    try {
+      localStorage.removeItem(key);
+    } catch (e) {
+      /* as above */
+    }
+  },
+};
+
+const state = {
+  token: store.get(TOKEN_KEY),
+  socket: null,
+  joined: false,
+  joining: false,
+  rejoin: false,
+  pendingStart: null, // the start form's payload until its join is answered
+  conversationId: null,
+  dismissedId: Number(store.get(DISMISSED_KEY)) || 0,
+  status: null, // "queued" | "active" | "ended" | "new" (after "Start a new chat")
+  agentName: null,
+  queue: { position: null, estimate: null },
+  maxId: 0, // highest stored message id shown (or skipped as dismissed)
+  readUpTo: 0, // highest agent/system id we told the server we read
+  ticks: { delivered: 0, read: 0 }, // highest up_to_id per message:status
+  pumping: false,
+  pumpAgain: false,
+  pumpTimer: null,
+  agentTypingTimer: null,
+  waiting: new Set(), // resolvers of requests in flight
+};
+
+// A small hook for tests and debugging: the live socket and the state.
+window.__chat = {
+  get socket() {
+    return state.socket;
+  },
+  state,
+};
+
+// --- outbox --------------------------------------------------------------
+
+function loadOutbox() {
+  try {
+    const items = JSON.parse(store.get(OUTBOX_KEY) || "[]");
+    return Array.isArray(items) ? items.filter((item) => item && item.client_id && item.text) : [];
+  } catch (e) {
+    return [];
+  }
+}
+
+function saveOutbox(items) {
+  if (items.length) store.set(OUTBOX_KEY, JSON.stringify(items));
+  else store.remove(OUTBOX_KEY);
+}
+
+function dropFromOutbox(clientId) {
+  saveOutbox(loadOutbox().filter((item) => item.client_id !== clientId));
+}
+
+// --- rendering -----------------------------------------------------------
+
+function nearBottom() {
+  const list = ui.list;
+  return list.scrollHeight - list.scrollTop - list.clientHeight < 120;
+}
+
+function scrollDown() {
+  ui.list.scrollTop = ui.list.scrollHeight;
+}
+
+function updateEmpty() {
+  const empty = ui.list.children.length === 0 && state.status !== "ended";
+  ui.emptyHint.classList.toggle("hidden", !empty);
+}
+
+// The status a stored message of ours should show, given what we were told.
+function statusFor(id, status) {
+  if (id <= state.ticks.read) return "read";
+  if (id <= state.ticks.delivered && isBefore(status, "delivered")) return "delivered";
+  return status;
+}
+
+// Show a stored message once, in id order (pending ones stay last).
+function showMessage(message) {
+  const list = ui.list;
+  state.maxId = Math.max(state.maxId, message.id);
+  if (hasMessage(list, message.id)) return;
+  const follow = nearBottom() || message.sender === "customer";
+  if (message.client_id) {
+    const pending = list.querySelector(`li.pending[data-client-id="${CSS.escape(message.client_id)}"]`);
+    if (pending) pending.remove();
+  }
+  const kind = bubbleKind(message.sender, "customer");
+  const li = messageElement(message, {
+    side: "customer",
+    who: kind === "theirs" ? message.sender_name : null,
+    status: kind === "mine" ? statusFor(message.id, message.status) : message.status,
+    timeStyle: "locale",
+  });
+  insertInIdOrder(list, li);
+  updateEmpty();
+  if (follow) scrollDown();
+}
+
+function showPending(item) {
+  if (ui.list.querySelector(`li[data-client-id="${CSS.escape(item.client_id)}"]`)) return;
+  const li = messageBubble({ kind: "mine", text: item.text, time: item.created_at, timeStyle: "locale", tick: "pending" });
+  li.classList.add("pending");
+  li.dataset.clientId = item.client_id;
+  li.dataset.status = "pending";
+  ui.list.append(li);
+  updateEmpty();
+  scrollDown();
+}
+
+function failPending(clientId, reason) {
+  const li = ui.list.querySelector(`li.pending[data-client-id="${CSS.escape(clientId)}"]`);
+  if (!li) return;
+  li.classList.replace("pending", "failed");
+  li.dataset.status = "failed";
+  const tick = li.querySelector(".tick");
+  if (tick) tick.remove();
+  li.append(el("span", "fail", `Not sent: ${reason || "the server refused this message."}`));
+}
+
+function setTicks(upToId, status) {
+  if (!(status in state.ticks)) return;
+  state.ticks[status] = Math.max(state.ticks[status], upToId);
+  advanceTicks(ui.list, "customer", upToId, status);
+}
+
+function setAgentTyping(name) {
+  clearTimeout(state.agentTypingTimer);
+  ui.typing.textContent = name ? `${name} is typing…` : "";
+  if (name) state.agentTypingTimer = setTimeout(() => setAgentTyping(null), AGENT_TYPING_MAX_MS);
+}
+
+function estimateText(seconds) {
+  if (seconds === null || seconds === undefined) return "";
+  if (seconds < 60) return " (less than a minute)";
+  return ` (about ${Math.round(seconds / 60)} min)`;
+}
+
+function setQueue(position, estimate) {
+  state.queue = { position: position || null, estimate: position ? estimate : null };
+  ui.queue.textContent = position
+    ? `Waiting for an agent — you are number ${position}${estimateText(estimate)}`
+    : "";
+  ui.queue.classList.toggle("hidden", !position || state.status !== "queued");
+}
+
+function setHeader() {
+  const { status, agentName } = state;
+  let title = "Chat with us";
+  let sub = "We usually answer within minutes.";
+  let avatar = "?";
+  const live = status === "active" && !!agentName;
+  if (live) {
+    title = `You're chatting with ${agentName}`;
+    sub = "Online now";
+    avatar = agentName.trim().charAt(0).toUpperCase() || "?";
+  } else if (status === "active" || status === "queued") {
+    sub = "The next free agent will answer you here.";
+    avatar = "…";
+  } else if (status === "ended") {
+    title = "Chat ended";
+    sub = "Thanks for getting in touch.";
+    avatar = agentName ? agentName.trim().charAt(0).toUpperCase() || "?" : "?";
+  } else if (status === "new") {
+    sub = "Write a message to start a new chat.";
+  } else if (state.token && !state.joined) {
+    sub = "Connecting…";
+  }
+  ui.title.textContent = title;
+  ui.sub.textContent = sub;
+  ui.avatar.textContent = avatar;
+  ui.avatar.classList.toggle("live", live);
+  const open = status === "active" || status === "queued";
+  ui.endChat.classList.toggle("hidden", !open);
+  if (!open) ui.endConfirm.classList.add("hidden");
+  ui.queue.classList.toggle("hidden", status !== "queued" || !ui.queue.textContent);
+}
+
+function showOffline(offline) {
+  const visible = offline && !ui.conversation.classList.contains("hidden");
+  ui.offline.classList.toggle("hidden", !visible);
+  ui.card.classList.toggle("is-offline", visible);
+}
+
+function showConversation() {
+  ui.card.classList.remove("is-start");
+  ui.startForm.classList.add("hidden");
+  ui.conversation.classList.remove("hidden");
+  setHeader();
+}
+
+function showStart(error) {
+  state.status = null;
+  state.agentName = null;
+  ui.card.classList.add("is-start");
+  ui.conversation.classList.add("hidden");
+  ui.startForm.classList.remove("hidden");
+  ui.offline.classList.add("hidden");
+  ui.startButton.disabled = false;
+  ui.startButton.textContent = "Start chat";
+  setQueue(null);
+  setHeader();
+  showStartError(error);
+  ui.startName.focus();
+}
+
+function showStartError(error) {
+  ui.startError.textContent = error || "";
+  ui.startError.classList.toggle("hidden", !error);
+}
+
+// Remove every stored message (pending ones stay: they belong to what comes next).
+function clearWindow() {
+  for (const li of ui.list.querySelectorAll("li:not(.pending)")) li.remove();
+  ui.ended.classList.add("hidden");
+  ui.composer.classList.remove("hidden");
+  state.agentName = null;
+  setAgentTyping(null);
+  setQueue(null);
+  updateEmpty();
+}
+
+function setEnded(reason) {
+  state.status = "ended";
+  typingSignal.stop(false);
+  setAgentTyping(null);
+  ui.endedText.textContent = endReasonText(reason, "customer");
+  ui.ended.classList.remove("hidden");
+  ui.composer.classList.add("hidden");
+  setQueue(null);
+  setHeader();
+  updateEmpty();
+  scrollDown();
+}
+
+// The window after "Start a new chat": empty, with the composer; the next
+// message opens a new conversation on the server.
+function enterFresh() {
+  clearWindow();
+  state.status = "new";
+  setHeader();
+  updateEmpty();
+}
+
+function applyConversation(conversation, queuePosition) {
+  state.status = conversation.status;
+  state.agentName = conversation.agent ? conversation.agent.name : null;
+  if (conversation.status === "ended") {
+    setEnded(conversation.end_reason);
+    return;
+  }
+  ui.ended.classList.add("hidden");
+  ui.composer.classList.remove("hidden");
+  const position = conversation.status === "queued" ? queuePosition : null;
+  setQueue(position, position === state.queue.position ? state.queue.estimate : null);
+  setHeader();
+  updateEmpty();
+}
+
+// Is `id` the conversation this window shows? A newer one replaces it: it
+// was opened by writing after an end (here or in another tab), and its
+// events may come before the ack that names it.
+function adopt(id, fromEvent) {
+  if (!id || id <= state.dismissedId) return false;
+  if (state.conversationId === null || id > state.conversationId) {
+    const switching = state.conversationId !== null;
+    state.conversationId = id;
+    if (switching) {
+      clearWindow();
+      state.status = null;
+      setHeader();
+      // Re-join so this socket follows the new conversation on the server
+      // (its typing and read receipts would otherwise name the old one).
+      if (fromEvent) join();
     }
   }
+  return id === state.conversationId;
+}
 
-  // Tell the server we have seen the agent's and system messages shown here.
-  function markRead() {
-    if (!state.joined || document.visibilityState !== "visible") return;
-    if (state.status !== "active" && state.status !== "queued") return;
-    let upTo = 0;
-    for (const li of ui.list.querySelectorAll('li[data-id]:not([data-sender="customer"])')) {
-      upTo = Math.max(upTo, Number(li.dataset.id));
-    }
-    if (upTo <= state.readUpTo) return;
-    const before = state.readUpTo;
-    state.readUpTo = upTo;
-    request("message:read", { up_to_id: upTo }).then((ack) => {
-      if (!ack.ok && state.readUpTo === upTo) state.readUpTo = before; // try again later
-    });
+// --- the socket ----------------------------------------------------------
+
+// The server's answer (lib/acks.js), or "offline" at once without a link.
+function request(event, payload) {
+  const socket = state.socket;
+  if (!socket || !socket.connected) return Promise.resolve(failure("offline", "Not connected."));
+  return new Promise((resolve) => {
+    const done = (answer) => {
+      if (state.waiting.delete(done)) resolve(answer);
+    };
+    state.waiting.add(done);
+    emitWithAck(socket, event, payload).then(done);
+  });
+}
+
+// A dropped link will never answer: give up on what is in flight at once
+// (messages stay in the outbox and go again after the re-join).
+function abandonRequests() {
+  for (const done of Array.from(state.waiting)) {
+    done(failure("timeout", "Disconnected."));
   }
+}
 
-  // --- typing --------------------------------------------------------------
+function tokenAuth() {
+  return state.token ? { token: state.token } : {};
+}
 
-  function canSignalTyping() {
-    return state.joined && state.socket && state.socket.connected &&
-      (state.status === "active" || state.status === "queued");
+function connect() {
+  if (state.socket) {
+    state.socket.auth = tokenAuth();
+    if (!state.socket.connected) state.socket.connect();
+    return;
   }
+  const socket = io("/customer", { auth: tokenAuth() });
+  state.socket = socket;
 
-  function emitTyping(isTyping) {
-    // Volatile: a typing signal is worthless later, never buffer it.
-    state.socket.volatile.emit("customer:typing", { is_typing: isTyping });
-  }
-
-  function noteTyping() {
-    if (!canSignalTyping()) return;
-    if (!ui.input.value.trim()) {
-      stopTyping(true);
-      return;
+  socket.on("connect", () => {
+    showOffline(false);
+    join();
+  });
+  socket.on("disconnect", (reason) => {
+    state.joined = false;
+    typingSignal.stop(false);
+    abandonRequests();
+    setAgentTyping(null);
+    showOffline(true);
+    setHeader();
+    // The server closed this socket: socket.io does not retry by itself.
+    if (reason === "io server disconnect") setTimeout(() => state.socket && connect(), RETRY_MS);
+  });
+  socket.on("connect_error", (err) => {
+    if (err && err.data && err.data.code === "invalid_token") {
+      forgetToken();
+      showStart("We couldn't find your previous chat. Please start a new one.");
+    } else if (state.pendingStart) {
+      showStartError("We can't reach the chat right now. Still trying…");
+    } else {
+      showOffline(true);
     }
-    const now = Date.now();
-    if (now - state.typingSentAt >= TYPING_EVERY_MS) {
-      state.typingSentAt = now;
-      emitTyping(true);
-    }
-    clearTimeout(state.typingTimer);
-    state.typingTimer = setTimeout(() => stopTyping(true), TYPING_IDLE_MS);
-  }
-
-  function stopTyping(tell) {
-    clearTimeout(state.typingTimer);
-    if (state.typingSentAt && tell && canSignalTyping()) emitTyping(false);
-    state.typingSentAt = 0;
-  }
-
-  // --- user actions --------------------------------------------------------
-
-  ui.startForm.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const name = ui.startName.value.trim();
-    if (!name) {
-      showStartError("Please tell us your name.");
-      ui.startName.focus();
-      return;
-    }
-    const email = ui.startEmail.value.trim();
-    if (email && !ui.startEmail.checkValidity()) {
-      showStartError("That email address doesn't look right; fix it or leave it empty.");
-      ui.startEmail.focus();
-      return;
-    }
-    const start = { name };
-    if (email) start.email = email;
-    if (ui.startTopic && ui.startTopic.value) start.topic = ui.startTopic.value;
-    state.pendingStart = start;
-    showStartError(null);
-    ui.startButton.disabled = true;
-    ui.startButton.textContent = "Starting…";
-    if (state.socket && state.socket.connected) join();
-    else connect();
   });
 
-  function send() {
-    const text = ui.input.value.trim();
-    if (!text) return;
-    ui.input.value = "";
-    autosize();
-    stopTyping(true);
-    const item = { client_id: newClientId(), text, created_at: new Date().toISOString() };
-    saveOutbox([...loadOutbox(), item]);
-    showPending(item);
-    pump();
-  }
+  socket.on("agent:message", (message) => {
+    if (!adopt(message.conversation_id, true)) return;
+    showMessage(message);
+    if (message.sender !== "customer") {
+      if (message.sender === "agent") setAgentTyping(null);
+      markRead();
+    }
+  });
+  socket.on("agent:assigned", (data) => {
+    if (!adopt(data.conversation_id, true) || state.status === "ended") return;
+    state.status = "active";
+    state.agentName = data.agent.name;
+    setAgentTyping(null);
+    setQueue(null);
+    setHeader();
+  });
+  socket.on("agent:typing", (data) => {
+    if (!adopt(data.conversation_id, true) || state.status === "ended") return;
+    setAgentTyping(data.is_typing ? data.agent.name : null);
+  });
+  socket.on("queue:position", (data) => {
+    if (!adopt(data.conversation_id, true) || state.status === "ended") return;
+    state.status = "queued";
+    setQueue(data.position, data.estimated_wait_s);
+    setHeader();
+  });
+  socket.on("message:status", (data) => {
+    setTicks(data.up_to_id, data.status);
+  });
+  socket.on("session:end", (data) => {
+    if (adopt(data.conversation_id, true)) setEnded(data.reason);
+  });
+}
 
-  ui.composer.addEventListener("submit", (event) => {
+async function join() {
+  const socket = state.socket;
+  if (!socket || !socket.connected) return;
+  if (state.joining) {
+    state.rejoin = true; // the answer on its way may predate what we just learnt
+    return;
+  }
+  let payload;
+  if (state.token) {
+    payload = { token: state.token };
+    if (state.maxId) payload.last_message_id = state.maxId;
+  } else if (state.pendingStart) {
+    payload = Object.assign({}, state.pendingStart);
+  } else {
+    return;
+  }
+  state.joining = true;
+  state.rejoin = false;
+  const ack = await request("customer:join", payload);
+  state.joining = false;
+  if (state.rejoin && ack.ok) setTimeout(join, 0);
+  if (socket !== state.socket || !socket.connected) return;
+  if (!ack.ok) {
+    const code = ack.error && ack.error.code;
+    if (code === "timeout" || TRANSIENT.has(code)) {
+      setTimeout(join, RETRY_MS);
+    } else if (payload.token) {
+      forgetToken();
+      showStart("We couldn't find your previous chat. Please start a new one.");
+    } else {
+      state.pendingStart = null;
+      showStart((ack.error && ack.error.message) || "That didn't work. Please try again.");
+    }
+    return;
+  }
+  const fresh = !payload.token;
+  state.pendingStart = null;
+  setToken(ack.token);
+  state.joined = true;
+  showConversation();
+
+  const conversation = ack.conversation;
+  const messages = Array.isArray(ack.messages) ? ack.messages : [];
+  if (conversation.status === "ended" && conversation.id <= state.dismissedId) {
+    // The customer already chose "Start a new chat" after this one.
+    for (const message of messages) state.maxId = Math.max(state.maxId, message.id);
+    if (state.status !== "new") enterFresh();
+  } else {
+    adopt(conversation.id, false);
+    for (const message of messages) {
+      if (message.conversation_id === conversation.id) showMessage(message);
+    }
+    applyConversation(conversation, ack.queue_position);
+  }
+  for (const item of loadOutbox()) showPending(item);
+  updateEmpty();
+  if (fresh) ui.input.focus();
+  pump();
+  markRead();
+}
+
+function setToken(token) {
+  state.token = token;
+  store.set(TOKEN_KEY, token);
+  if (state.socket) state.socket.auth = { token };
+}
+
+function forgetToken() {
+  state.token = null;
+  state.joined = false;
+  state.conversationId = null;
+  state.dismissedId = 0;
+  state.maxId = 0;
+  state.readUpTo = 0;
+  store.remove(TOKEN_KEY);
+  store.remove(OUTBOX_KEY);
+  store.remove(DISMISSED_KEY);
+  if (state.socket) state.socket.auth = {};
+  ui.list.replaceChildren();
+}
+
+// Send the outbox, oldest first, one at a time so that order survives
+// retries. Only an acknowledged message leaves the outbox.
+async function pump() {
+  if (state.pumping) {
+    state.pumpAgain = true;
+    return;
+  }
+  state.pumping = true;
+  clearTimeout(state.pumpTimer);
+  try {
+    do {
+      state.pumpAgain = false;
+      while (state.joined && state.socket.connected) {
+        const item = loadOutbox()[0];
+        if (!item) break;
+        const ack = await request("customer:message", { text: item.text, client_id: item.client_id });
+        if (ack.ok) {
+          dropFromOutbox(item.client_id);
+          if (adopt(ack.message.conversation_id, false)) showMessage(ack.message);
+          continue;
+        }
+        const code = ack.error && ack.error.code;
+        if (code === "timeout" || code === "offline" || code === "not_joined") {
+          if (state.joined && state.socket.connected) state.pumpTimer = setTimeout(pump, RETRY_MS);
+          break; // kept: it goes again after the re-join
+        }
+        item.attempts = (item.attempts || 0) + 1;
+        if (TRANSIENT.has(code) && item.attempts < MAX_ATTEMPTS) {
+          saveOutbox(loadOutbox().map((other) => (other.client_id === item.client_id ? item : other)));
+          await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+          continue;
+        }
+        dropFromOutbox(item.client_id);
+        failPending(item.client_id, ack.error && ack.error.message);
+      }
+    } while (state.pumpAgain);
+  } finally {
+    state.pumping = false;
+  }
+}
+
+// Tell the server we have seen the agent's and system messages shown here.
+function markRead() {
+  if (!state.joined || document.visibilityState !== "visible") return;
+  if (state.status !== "active" && state.status !== "queued") return;
+  let upTo = 0;
+  for (const li of ui.list.querySelectorAll('li[data-id]:not([data-sender="customer"])')) {
+    upTo = Math.max(upTo, Number(li.dataset.id));
+  }
+  if (upTo <= state.readUpTo) return;
+  const before = state.readUpTo;
+  state.readUpTo = upTo;
+  request("message:read", { up_to_id: upTo }).then((ack) => {
+    if (!ack.ok && state.readUpTo === upTo) state.readUpTo = before; // try again later
+  });
+}
+
+// --- typing --------------------------------------------------------------
+
+function canSignalTyping() {
+  return state.joined && state.socket && state.socket.connected &&
+    (state.status === "active" || state.status === "queued");
+}
+
+const typingSignal = new TypingSignal((isTyping) => {
+  // Volatile: a typing signal is worthless later, never buffer it.
+  if (canSignalTyping()) state.socket.volatile.emit("customer:typing", { is_typing: isTyping });
+});
+
+function noteTyping() {
+  if (!canSignalTyping()) return;
+  if (ui.input.value.trim()) typingSignal.typed();
+  else typingSignal.stop();
+}
+
+// --- user actions --------------------------------------------------------
+
+ui.startForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const name = ui.startName.value.trim();
+  if (!name) {
+    showStartError("Please tell us your name.");
+    ui.startName.focus();
+    return;
+  }
+  const email = ui.startEmail.value.trim();
+  if (email && !ui.startEmail.checkValidity()) {
+    showStartError("That email address doesn't look right; fix it or leave it empty.");
+    ui.startEmail.focus();
+    return;
+  }
+  const start = { name };
+  if (email) start.email = email;
+  if (ui.startTopic && ui.startTopic.value) start.topic = ui.startTopic.value;
+  state.pendingStart = start;
+  showStartError(null);
+  ui.startButton.disabled = true;
+  ui.startButton.textContent = "Starting…";
+  if (state.socket && state.socket.connected) join();
+  else connect();
+});
+
+function send() {
+  const text = ui.input.value.trim();
+  if (!text) return;
+  ui.input.value = "";
+  autosize();
+  typingSignal.stop();
+  const item = { client_id: newClientId(), text, created_at: new Date().toISOString() };
+  saveOutbox([...loadOutbox(), item]);
+  showPending(item);
+  pump();
+}
+
+ui.composer.addEventListener("submit", (event) => {
+  event.preventDefault();
+  send();
+});
+
+ui.input.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
     send();
-  });
-
-  ui.input.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      send();
-    }
-  });
-
-  function autosize() {
-    ui.input.style.height = "auto";
-    ui.input.style.height = `${Math.min(ui.input.scrollHeight + 2, 140)}px`;
   }
+});
 
-  ui.input.addEventListener("input", () => {
-    autosize();
-    noteTyping();
-  });
+function autosize() {
+  ui.input.style.height = "auto";
+  ui.input.style.height = `${Math.min(ui.input.scrollHeight + 2, 140)}px`;
+}
 
-  ui.endChat.addEventListener("click", () => {
-    ui.endConfirmText.textContent = "End this chat?";
-    ui.endConfirm.classList.remove("hidden");
-    ui.endYes.focus();
-  });
+ui.input.addEventListener("input", () => {
+  autosize();
+  noteTyping();
+});
 
-  ui.endCancel.addEventListener("click", () => {
+ui.endChat.addEventListener("click", () => {
+  ui.endConfirmText.textContent = "End this chat?";
+  ui.endConfirm.classList.remove("hidden");
+  ui.endYes.focus();
+});
+
+ui.endCancel.addEventListener("click", () => {
+  ui.endConfirm.classList.add("hidden");
+  ui.input.focus();
+});
+
+ui.endYes.addEventListener("click", async () => {
+  ui.endYes.disabled = true;
+  const ack = await request("customer:disconnect", {});
+  ui.endYes.disabled = false;
+  if (ack.ok) {
     ui.endConfirm.classList.add("hidden");
-    ui.input.focus();
-  });
-
-  ui.endYes.addEventListener("click", async () => {
-    ui.endYes.disabled = true;
-    const ack = await request("customer:disconnect", {});
-    ui.endYes.disabled = false;
-    if (ack.ok) {
-      ui.endConfirm.classList.add("hidden");
-      setEnded("customer_left");
-    } else if (ack.error && ack.error.code === "conflict") {
-      ui.endConfirm.classList.add("hidden"); // already ended: session:end tells why
-    } else {
-      ui.endConfirmText.textContent = "Couldn't end the chat (no connection). Try again?";
-    }
-  });
-
-  ui.restart.addEventListener("click", () => {
-    if (state.conversationId) {
-      state.dismissedId = Math.max(state.dismissedId, state.conversationId);
-      store.set(DISMISSED_KEY, String(state.dismissedId));
-    }
-    enterFresh();
-    ui.input.focus();
-  });
-
-  document.addEventListener("visibilitychange", markRead);
-
-  // The browser knows before the socket does: say so at once, and drop the
-  // transport so what is typed goes to the outbox instead of a dead link.
-  window.addEventListener("offline", () => {
-    if (!state.socket) return;
-    showOffline(true);
-    if (state.socket.io.engine) state.socket.io.engine.close();
-  });
-
-  // Another tab started a chat while this one shows the start form: follow it.
-  window.addEventListener("storage", (event) => {
-    if (event.key === TOKEN_KEY && event.newValue && !state.token && !state.pendingStart) {
-      state.token = event.newValue;
-      showConversation();
-      connect();
-    }
-  });
-
-  // --- start ---------------------------------------------------------------
-
-  if (state.token) {
-    showConversation();
-    for (const item of loadOutbox()) showPending(item);
-    updateEmpty();
-    connect();
+    setEnded("customer_left");
+  } else if (ack.error && ack.error.code === "conflict") {
+    ui.endConfirm.classList.add("hidden"); // already ended: session:end tells why
   } else {
-    showStart();
+    ui.endConfirmText.textContent = "Couldn't end the chat (no connection). Try again?";
   }
-})();
+});
+
+ui.restart.addEventListener("click", () => {
+  if (state.conversationId) {
+    state.dismissedId = Math.max(state.dismissedId, state.conversationId);
+    store.set(DISMISSED_KEY, String(state.dismissedId));
+  }
+  enterFresh();
+  ui.input.focus();
+});
+
+document.addEventListener("visibilitychange", markRead);
+
+// The browser knows before the socket does: say so at once, and drop the
+// transport so what is typed goes to the outbox instead of a dead link.
+window.addEventListener("offline", () => {
+  if (!state.socket) return;
+  showOffline(true);
+  if (state.socket.io.engine) state.socket.io.engine.close();
+});
+
+// Another tab started a chat while this one shows the start form: follow it.
+window.addEventListener("storage", (event) => {
+  if (event.key === TOKEN_KEY && event.newValue && !state.token && !state.pendingStart) {
+    state.token = event.newValue;
+    showConversation();
+    connect();
+  }
+});
+
+// --- start ---------------------------------------------------------------
+
+if (state.token) {
+  showConversation();
+  for (const item of loadOutbox()) showPending(item);
+  updateEmpty();
+  connect();
+} else {
+  showStart();
+}
