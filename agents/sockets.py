@@ -43,6 +43,10 @@ async def connect(sid, environ, auth=None):
 async def disconnect(sid, reason=None):
     state = connections.agents.pop(sid, None)
     if state is not None and state.logged_in:
+        # Out of the rooms first: python-socketio leaves them only after this
+        # handler, and a message stored meanwhile would count as delivered.
+        await sio.leave_room(sid, agent_room(state.agent_id), namespace=AGENT_NS)
+        await sio.leave_room(sid, AGENTS_ROOM, namespace=AGENT_NS)
         await actions.run(presence.agent_socket_closed, agent_id=state.agent_id)
 
 

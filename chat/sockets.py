@@ -51,6 +51,9 @@ async def connect(sid, environ, auth=None):
 async def disconnect(sid, reason=None):
     state = connections.customers.pop(sid, None)
     if state is not None and state.customer_id is not None:
+        # Out of the room first: python-socketio leaves rooms only after this
+        # handler, and a message stored meanwhile would count as delivered.
+        await sio.leave_room(sid, customer_room(state.customer_id), namespace=CUSTOMER_NS)
         await actions.run(joins.customer_seen, customer_id=state.customer_id)
 
 
