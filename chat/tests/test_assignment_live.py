@@ -12,7 +12,8 @@ import asyncio
 
 import pytest
 
-from .live import Client, LiveServer, agent, customer
+from cs_project.testing.clients import Client, agent, customer
+from cs_project.testing.server import LiveServer
 
 pytestmark = pytest.mark.live
 

@@ -12,7 +12,9 @@ import asyncio
 import pytest
 import socketio
 
-from .live import Client, LiveServer, agent, customer, describe_change, snapshot
+from cs_project.testing.clients import Client, agent, customer
+from cs_project.testing.database import describe_change, snapshot
+from cs_project.testing.server import LiveServer
 
 pytestmark = pytest.mark.live
 

@@ -32,7 +32,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from .live import Client, LiveServer, agent, customer, describe_change, snapshot
+from cs_project.testing.clients import Client, agent, customer
+from cs_project.testing.database import describe_change, snapshot
+from cs_project.testing.server import LiveServer
 
 pytestmark = pytest.mark.live
 

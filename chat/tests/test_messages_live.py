@@ -9,7 +9,10 @@ import sqlite3
 
 import pytest
 
-from .live import Client, LiveServer, agent, customer
+from cs_project.testing.checks import out_of_order
+from cs_project.testing.clients import Client, agent, burst, customer
+from cs_project.testing.server import LiveServer
+from cs_project.testing.waits import wait_until_server_saw_disconnect
 
 pytestmark = pytest.mark.live
 
@@ -27,42 +30,6 @@ def conversations_of(server: LiveServer, customer_id: int) -> list[tuple]:
     return server.query(
         "select id, status from chat_conversation where customer_id=? order by id", (customer_id,)
     )
-
-
-async def wait_until_server_saw_disconnect(server: LiveServer, customer_id: int, before) -> None:
-    """The /customer disconnect handler stamps last_seen_at: that is the sign."""
-    sql = "select last_seen_at from customers_customer where id=?"
-    for _ in range(200):
-        if server.scalar(sql, (customer_id,)) != before:
-            return
-        await asyncio.sleep(0.025)
-    raise AssertionError("the server never noticed the customer's disconnect")
-
-
-async def burst(sender: Client, event: str, payloads: list[dict], timeout: float = 30) -> list[dict]:
-    """Fire every emit concurrently (one gather), collect every ack."""
-    loop = asyncio.get_running_loop()
-    futures = [loop.create_future() for _ in payloads]
-
-    def resolver(future):
-        def done(*args):
-            if not future.done():
-                future.set_result(args[0] if len(args) == 1 else list(args))
-
-        return done
-
-    await asyncio.gather(
-        *(
-            sender.sio.emit(event, payload, namespace=sender.namespace, callback=resolver(future))
-            for payload, future in zip(payloads, futures, strict=True)
-        )
-    )
-    return await asyncio.wait_for(asyncio.gather(*futures), timeout)
-
-
-def out_of_order(ids: list[int]) -> str:
-    bad = [i for i in range(1, len(ids)) if ids[i] <= ids[i - 1]]
-    return f"ids must follow the order sent; first disorder at send index {bad[:5]}: ids {ids[:12]}..."
 
 
 # --- reconnect and resume -------------------------------------------------------------

@@ -22,8 +22,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .live import LiveServer, agent, customer
-from .test_messages_live import burst, out_of_order, wait_until_server_saw_disconnect
+from cs_project.testing.checks import out_of_order
+from cs_project.testing.clients import agent, burst, customer
+from cs_project.testing.server import LiveServer
+from cs_project.testing.waits import wait_until_server_saw_disconnect
 
 pytestmark = pytest.mark.live
 

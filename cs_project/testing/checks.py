@@ -1,0 +1,9 @@
+"""Phrasing what went wrong, for failure messages."""
+
+from __future__ import annotations
+
+
+def out_of_order(ids: list[int]) -> str:
+    """Where `ids`, in the order their messages were sent, stop increasing."""
+    bad = [i for i in range(1, len(ids)) if ids[i] <= ids[i - 1]]
+    return f"ids must follow the order sent; first disorder at send index {bad[:5]}: ids {ids[:12]}..."
