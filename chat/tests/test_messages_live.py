@@ -12,7 +12,7 @@ import pytest
 from cs_project.testing.checks import out_of_order
 from cs_project.testing.clients import Client, agent, burst, customer
 from cs_project.testing.server import LiveServer
-from cs_project.testing.waits import wait_until_server_saw_disconnect
+from cs_project.testing.waits import eventually, wait_until_server_saw_disconnect
 
 pytestmark = pytest.mark.live
 
@@ -339,11 +339,7 @@ async def test_a_client_that_upgrades_from_polling_to_websocket_chats_on(chat_se
     carla = await Client(chat_server, "/customer", transports=["polling", "websocket"]).connect()
     join = await carla.call("customer:join", {"name": "Upgrader"})
     conversation_id = join["conversation"]["id"]
-    for _ in range(100):
-        if carla.sio.transport() == "websocket":
-            break
-        await asyncio.sleep(0.05)
-    assert carla.sio.transport() == "websocket"
+    await eventually(lambda: carla.sio.transport() == "websocket", timeout=5, what="the upgrade")
     sent = await carla.call("customer:message", {"text": "after the upgrade", "client_id": "u-1"})
     assert sent["ok"] and sent["message"]["status"] == "delivered", sent
     await ann.wait_for("customer:message", lambda m: m.get("client_id") == "u-1")

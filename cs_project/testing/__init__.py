@@ -13,8 +13,8 @@ use it:
 - `clients`: `Client`, python-socketio's AsyncClient on one namespace that
   records every event, and `customer()` / `agent()` for a joined customer or
   a logged-in agent; `burst` for many emits at once;
-- `waits`: waiting for what the server does on its own time;
-- `checks`: phrasing what went wrong, for failure messages;
+- `waits`: `eventually`, the one polling loop, and the waits built on it;
+- `checks`: short descriptions of values for failure messages;
 - `browser`: the system's headless Chromium (skipping where absent),
   screenshots, and recording a page's dialogs and errors;
 - `pages`: the customer chat page and the agent console, driven by Playwright;

@@ -1,6 +1,12 @@
-"""Phrasing what went wrong, for failure messages."""
+"""Phrasing what went wrong: short descriptions of values for failure messages."""
 
 from __future__ import annotations
+
+
+def short(value, limit: int = 160) -> str:
+    """repr(value), cut to about `limit` characters (saying how long it was)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 30]}...<{len(text)} chars>"
 
 
 def out_of_order(ids: list[int]) -> str:

@@ -34,6 +34,11 @@ class Client:
 
         self.sio.on("*", record, namespace=self.namespace)
 
+    @property
+    def connected(self) -> bool:
+        """The socket is connected and its namespace still open."""
+        return self.sio.connected and self.namespace in self.sio.namespaces
+
     async def connect(self, auth: dict | None = None, headers: dict | None = None) -> Client:
         await self.sio.connect(
             self.server.url,
