@@ -4,12 +4,11 @@ second tabs, ordered bursts, both transports, one open conversation."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import sqlite3
 
 import pytest
 
-from cs_project.testing.checks import out_of_order
+from cs_project.testing.checks import acked_in_order
 from cs_project.testing.clients import Client, agent, burst, customer
 from cs_project.testing.server import LiveServer
 from cs_project.testing.waits import eventually, wait_until_server_saw_disconnect
@@ -224,9 +223,7 @@ async def test_burst_of_200_from_a_customer_arrives_in_order_stored_once(chat_se
 
     acks = await burst(carla, "customer:message", payloads)
 
-    assert all(a["ok"] for a in acks), [a for a in acks if not a["ok"]][:3]
-    ids = [a["message"]["id"] for a in acks]
-    assert all(a < b for a, b in itertools.pairwise(ids)), out_of_order(ids)
+    ids = acked_in_order(acks)
     assert [a["message"]["text"] for a in acks] == [p["text"] for p in payloads]
     assert [a["message"]["client_id"] for a in acks] == [p["client_id"] for p in payloads]
     assert {a["message"]["conversation_id"] for a in acks} == {conversation_id}
@@ -255,9 +252,7 @@ async def test_burst_of_200_from_an_agent_arrives_in_order_stored_once(chat_serv
 
     acks = await burst(ann, "agent:message", payloads)
 
-    assert all(a["ok"] for a in acks), [a for a in acks if not a["ok"]][:3]
-    ids = [a["message"]["id"] for a in acks]
-    assert all(a < b for a, b in itertools.pairwise(ids)), out_of_order(ids)
+    ids = acked_in_order(acks)
     assert [a["message"]["text"] for a in acks] == [p["text"] for p in payloads]
     assert all(a["message"]["status"] == "delivered" for a in acks)
 
@@ -447,12 +442,10 @@ async def test_a_burst_after_the_end_opens_one_conversation_and_keeps_order(chat
 
     payloads = [{"text": f"after end {i}", "client_id": f"e-{i}"} for i in range(200)]
     acks = await burst(carla, "customer:message", payloads)
-    assert all(a["ok"] for a in acks), [a for a in acks if not a["ok"]][:3]
+    acked_in_order(acks)
     assert len({a["message"]["conversation_id"] for a in acks}) == 1
     new = acks[0]["message"]["conversation_id"]
     assert new != old
-    ids = [a["message"]["id"] for a in acks]
-    assert all(a < b for a, b in itertools.pairwise(ids)), out_of_order(ids)
     assert [r[1] for r in stored(chat_server, new, "customer")] == [p["text"] for p in payloads]
     open_rows = chat_server.query(
         "select id, status from chat_conversation where customer_id=? and status != 'ended'", (customer_id,)
@@ -531,8 +524,7 @@ async def test_a_burst_while_another_writer_holds_the_database_is_stored_in_orde
         holder.execute("ROLLBACK")
         holder.close()
     acks = await sending
-    ids = [before["message"]["id"]] + [a["message"]["id"] for a in acks]
-    assert all(a < b for a, b in itertools.pairwise(ids)), out_of_order(ids)
+    ids = acked_in_order([before, *acks])
     assert [row[0] for row in stored(chat_server, conversation_id, "customer")] == ids
     await ann.wait_for("customer:message", lambda m: m.get("client_id") == "l-20")
     after = await carla.call("customer:message", {"text": "after", "client_id": "l-21"})

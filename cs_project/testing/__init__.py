@@ -14,7 +14,8 @@ use it:
   records every event, and `customer()` / `agent()` for a joined customer or
   a logged-in agent; `burst` for many emits at once;
 - `waits`: `eventually`, the one polling loop, and the waits built on it;
-- `checks`: short descriptions of values for failure messages;
+- `checks`: assertions more than one test module makes (`acked_in_order`)
+  and `short`, a value cut to size for a failure message;
 - `browser`: the system's headless Chromium (skipping where absent),
   screenshots, and recording a page's dialogs and errors;
 - `pages`: the customer chat page and the agent console, driven by Playwright;
