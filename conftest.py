@@ -1,53 +1,9 @@
-"""Fixtures shared by every app's tests: a real Daphne with a real database."""
+"""Fixtures shared by every app's tests: a real Daphne with a real database,
+and a headless browser. They live in cs_project/testing/fixtures.py."""
 
 import pytest
 
-from chat.tests import live
+# The support package's own asserts report their values too.
+pytest.register_assert_rewrite("cs_project.testing")
 
-
-@pytest.fixture(scope="session")
-def server_template(tmp_path_factory):
-    return live.build_template(tmp_path_factory.mktemp("template"))
-
-
-@pytest.fixture
-def start_chat_server(server_template, tmp_path_factory):
-    """Start a fresh server: Daphne, or `server="uvicorn"`; extra environment variables as keywords."""
-    servers = []
-
-    def start(server="daphne", **env):
-        template, agents = server_template
-        started = live.start_server(
-            template,
-            agents,
-            tmp_path_factory.mktemp("server"),
-            {k: str(v) for k, v in env.items()},
-            server=server,
-        )
-        servers.append(started)
-        return started
-
-    yield start
-    for server in servers:
-        server.stop()
-
-
-@pytest.fixture
-def chat_server(start_chat_server):
-    return start_chat_server()
-
-
-@pytest.fixture
-async def browser():
-    """A headless Chromium (Playwright's async API), closed after the test."""
-    from playwright.async_api import async_playwright
-
-    from chat.tests.browser import ARGS, chromium_or_skip
-
-    path = chromium_or_skip()
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=path, headless=True, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+pytest_plugins = ["cs_project.testing.fixtures"]

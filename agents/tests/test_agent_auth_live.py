@@ -3,7 +3,6 @@ token (from `createagent`)."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
@@ -12,7 +11,8 @@ import aiohttp
 import pytest
 import socketio
 
-from chat.tests.live import ROOT, Client, LiveServer
+from cs_project.testing.clients import Client
+from cs_project.testing.server import ROOT, LiveServer, base_env
 
 pytestmark = pytest.mark.live
 
@@ -94,12 +94,10 @@ async def test_django_session_cookie_opens_the_agent_namespace(chat_server):
 
 
 def createagent(server: LiveServer, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(SQLITE_PATH=str(server.db_path), DJANGO_SETTINGS_MODULE="cs_project.settings")
     return subprocess.run(
         [sys.executable, "manage.py", "createagent", *args],
         cwd=ROOT,
-        env=env,
+        env=base_env(server.db_path),
         capture_output=True,
         text=True,
         timeout=60,

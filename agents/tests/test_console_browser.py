@@ -10,28 +10,11 @@ import sqlite3
 import pytest
 from playwright.async_api import expect
 
-from chat.tests.browser import screenshot_path
-from chat.tests.live import Client, customer
+from cs_project.testing.browser import screenshot_path
+from cs_project.testing.clients import Client, customer
+from cs_project.testing.pages import XSS, mine, new_context, open_chat, open_console, send, start, theirs
 
 pytestmark = pytest.mark.live
-
-XSS = "<img src=x onerror=alert(1)>"
-
-
-async def open_console(browser, server, username, viewport=None):
-    """A fresh browser context signed in as `username`, on /console/, connected."""
-    context = await browser.new_context(viewport=viewport or {"width": 1366, "height": 820})
-    page = await context.new_page()
-    page.dialogs = []
-    page.on("dialog", lambda dialog: page.dialogs.append(dialog.message))
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    await page.goto(server.url + "/console/")
-    await page.fill("#id_username", username)
-    await page.fill("#id_password", f"{username}-pass")
-    await page.click("button[type=submit]")
-    await expect(page.locator("#connection")).to_have_text("Connected", timeout=15000)
-    return page
 
 
 async def test_login_is_required_and_only_agents_get_in(browser, chat_server):
@@ -274,8 +257,6 @@ async def test_a_conversation_closed_by_a_supervisor_says_so_in_the_console(brow
 
 async def test_customer_page_and_console_chat_in_two_browser_contexts(browser, chat_server):
     """Both pages people use, side by side: typing, messages, read ticks, markup."""
-    from customers.tests.test_chat_page_browser import mine, new_context, open_chat, send, start, theirs
-
     console = await open_console(browser, chat_server, "ann")
     page = await open_chat(await new_context(browser), chat_server)
     await start(page, "Carla", email="carla@example.com")

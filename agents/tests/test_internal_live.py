@@ -7,7 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from chat.tests.live import Client, LiveServer, agent, customer
+from cs_project.testing.clients import Client, agent, customer
+from cs_project.testing.server import LiveServer
 
 pytestmark = pytest.mark.live
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from .live import Client, agent, customer
+from cs_project.testing.clients import Client, agent, customer
 
 
 async def join_recording_the_ack(client: Client, payload: dict) -> dict:

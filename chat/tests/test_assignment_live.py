@@ -12,7 +12,9 @@ import asyncio
 
 import pytest
 
-from .live import Client, LiveServer, agent, customer
+from cs_project.testing.clients import Client, agent, customer
+from cs_project.testing.server import LiveServer
+from cs_project.testing.waits import eventually
 
 pytestmark = pytest.mark.live
 
@@ -101,18 +103,6 @@ async def close(*clients) -> None:
         if isinstance(c, tuple):
             c = c[0]
         await c.disconnect()
-
-
-async def until(condition, timeout: float = 10, interval: float = 0.05):
-    """Poll `condition()` (e.g. a database read) until it is truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition still false after {timeout}s: {value!r}")
-        await asyncio.sleep(interval)
 
 
 # --- who gets a new customer -----------------------------------------------------------
@@ -655,7 +645,7 @@ async def test_transfer_refused_to_offline_disconnected_full_unknown_or_self(cha
     gone, _ = await agent(chat_server, "bill")  # logs in, then leaves (within the grace period)
     await gone.disconnect()
     ben_id = agent_id(chat_server, "ben")
-    await until(
+    await eventually(
         lambda: (
             chat_server.scalar(
                 "select sockets from agents_agentprofile where id = ?", (agent_id(chat_server, "bill"),)
@@ -719,7 +709,7 @@ async def test_agent_gone_past_grace_requeues_at_the_head_then_drains(start_chat
     # Ann's conversations are back at the head, in the order she got them,
     # ahead of the customer who was already waiting; their customers are told.
     held_ids = [conv_id(ack) for _, ack in held]
-    await until(lambda: len(queued_ids(server)) == 3)
+    await eventually(lambda: len(queued_ids(server)) == 3)
     assert queued_ids(server) == [*held_ids, conv_id(e)]
     for (client, ack), position in zip(held, (1, 2), strict=True):
         note = await client.wait_for(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from .live import agent, customer
+from cs_project.testing.clients import agent, customer
 
 pytestmark = pytest.mark.live
 

@@ -12,7 +12,11 @@ import asyncio
 import pytest
 import socketio
 
-from .live import Client, LiveServer, agent, customer, describe_change, snapshot
+from cs_project.testing.checks import short
+from cs_project.testing.clients import Client, agent, customer
+from cs_project.testing.database import describe_change, snapshot
+from cs_project.testing.server import LiveServer
+from cs_project.testing.waits import eventually
 
 pytestmark = pytest.mark.live
 
@@ -70,15 +74,6 @@ def error_ack_problem(ack, code: str) -> str | None:
     return None
 
 
-def connected(client: Client) -> bool:
-    return client.sio.connected and client.namespace in client.sio.namespaces
-
-
-def short(args: tuple) -> str:
-    text = ", ".join(repr(a) for a in args) if args else "(no argument)"
-    return text if len(text) <= 100 else text[:97] + "..."
-
-
 def case(code: str, event: str, *args) -> tuple[str, tuple, str]:
     """A refusal to check: `event` sent with `args` must be answered with `code`."""
     return (event, args, code)
@@ -101,7 +96,7 @@ async def refusals(server: LiveServer, client: Client, cases: list) -> list[str]
         change = describe_change(before, snapshot(server))
         if change:
             problems.append(f"{label}: wrote to the database: {change}")
-        if not connected(client):
+        if not client.connected:
             problems.append(f"{label}: the socket was disconnected")
             break
     if server.process.poll() is not None:
@@ -123,20 +118,14 @@ def non_object_cases(events) -> list:
     return cases
 
 
-async def wait_until(predicate, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
-
-
 async def all_delivered(server: LiveServer) -> None:
     """Wait for the message writer's deferred `delivered` marks to be stored."""
-    await wait_until(
+    await eventually(
         lambda: (
             server.scalar("select count(*) from chat_message where sender != 'system' and status = 0") == 0
-        )
+        ),
+        timeout=5,
+        what="every message stored as delivered",
     )
 
 

@@ -32,7 +32,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from .live import Client, LiveServer, agent, customer, describe_change, snapshot
+from cs_project.testing.checks import short
+from cs_project.testing.clients import Client, agent, customer
+from cs_project.testing.database import describe_change, snapshot
+from cs_project.testing.server import LiveServer
+from cs_project.testing.waits import eventually
 
 pytestmark = pytest.mark.live
 
@@ -373,15 +377,6 @@ def calls(harness: Harness, namespace: str, target: str):
 # --- the live side ---------------------------------------------------------------------
 
 
-def short(value, limit: int = 160) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[: limit - 30]}...<{len(text)} chars>"
-
-
-def connected(client: Client) -> bool:
-    return client.sio.connected and client.namespace in client.sio.namespaces
-
-
 NO_ACK = object()
 # The role of each socket the examples are sent from, and the state it is in.
 ROLE_STATES = {"customer": "joined", "newcomer": "unjoined", "agent": "logged_in", "unlogged": "unlogged"}
@@ -472,10 +467,11 @@ class Harness:
             and isinstance(message, dict)
             and (message.get("status") == "delivered")
         ):
-            deadline = time.monotonic() + 5
-            while self.server.scalar("select status from chat_message where id = ?", (message["id"],)) < 1:
-                assert time.monotonic() < deadline, f"message {message['id']} never stored as delivered"
-                await asyncio.sleep(0.02)
+            await eventually(
+                lambda: self.server.scalar("select status from chat_message where id = ?", (message["id"],)),
+                timeout=5,
+                what=f"message {message['id']} stored as delivered",
+            )
 
     async def check(
         self, namespace: str, target: str, role: str, event: str, args: tuple, fields: dict | None
@@ -557,7 +553,7 @@ class Harness:
                 problems.append(f"refused ({outcome}), yet the database changed: {change}")
         self.outcomes.setdefault((namespace, target), Counter())[outcome] += 1
 
-        if not connected(client):
+        if not client.connected:
             problems.append("the socket was disconnected")
         else:
             try:

@@ -4,12 +4,14 @@ second tabs, ordered bursts, both transports, one open conversation."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import sqlite3
 
 import pytest
 
-from .live import Client, LiveServer, agent, customer
+from cs_project.testing.checks import acked_in_order
+from cs_project.testing.clients import Client, agent, burst, customer
+from cs_project.testing.server import LiveServer
+from cs_project.testing.waits import eventually, wait_until_server_saw_disconnect
 
 pytestmark = pytest.mark.live
 
@@ -27,42 +29,6 @@ def conversations_of(server: LiveServer, customer_id: int) -> list[tuple]:
     return server.query(
         "select id, status from chat_conversation where customer_id=? order by id", (customer_id,)
     )
-
-
-async def wait_until_server_saw_disconnect(server: LiveServer, customer_id: int, before) -> None:
-    """The /customer disconnect handler stamps last_seen_at: that is the sign."""
-    sql = "select last_seen_at from customers_customer where id=?"
-    for _ in range(200):
-        if server.scalar(sql, (customer_id,)) != before:
-            return
-        await asyncio.sleep(0.025)
-    raise AssertionError("the server never noticed the customer's disconnect")
-
-
-async def burst(sender: Client, event: str, payloads: list[dict], timeout: float = 30) -> list[dict]:
-    """Fire every emit concurrently (one gather), collect every ack."""
-    loop = asyncio.get_running_loop()
-    futures = [loop.create_future() for _ in payloads]
-
-    def resolver(future):
-        def done(*args):
-            if not future.done():
-                future.set_result(args[0] if len(args) == 1 else list(args))
-
-        return done
-
-    await asyncio.gather(
-        *(
-            sender.sio.emit(event, payload, namespace=sender.namespace, callback=resolver(future))
-            for payload, future in zip(payloads, futures, strict=True)
-        )
-    )
-    return await asyncio.wait_for(asyncio.gather(*futures), timeout)
-
-
-def out_of_order(ids: list[int]) -> str:
-    bad = [i for i in range(1, len(ids)) if ids[i] <= ids[i - 1]]
-    return f"ids must follow the order sent; first disorder at send index {bad[:5]}: ids {ids[:12]}..."
 
 
 # --- reconnect and resume -------------------------------------------------------------
@@ -257,9 +223,7 @@ async def test_burst_of_200_from_a_customer_arrives_in_order_stored_once(chat_se
 
     acks = await burst(carla, "customer:message", payloads)
 
-    assert all(a["ok"] for a in acks), [a for a in acks if not a["ok"]][:3]
-    ids = [a["message"]["id"] for a in acks]
-    assert all(a < b for a, b in itertools.pairwise(ids)), out_of_order(ids)
+    ids = acked_in_order(acks)
     assert [a["message"]["text"] for a in acks] == [p["text"] for p in payloads]
     assert [a["message"]["client_id"] for a in acks] == [p["client_id"] for p in payloads]
     assert {a["message"]["conversation_id"] for a in acks} == {conversation_id}
@@ -288,9 +252,7 @@ async def test_burst_of_200_from_an_agent_arrives_in_order_stored_once(chat_serv
 
     acks = await burst(ann, "agent:message", payloads)
 
-    assert all(a["ok"] for a in acks), [a for a in acks if not a["ok"]][:3]
-    ids = [a["message"]["id"] for a in acks]
-    assert all(a < b for a, b in itertools.pairwise(ids)), out_of_order(ids)
+    ids = acked_in_order(acks)
     assert [a["message"]["text"] for a in acks] == [p["text"] for p in payloads]
     assert all(a["message"]["status"] == "delivered" for a in acks)
 
@@ -372,11 +334,7 @@ async def test_a_client_that_upgrades_from_polling_to_websocket_chats_on(chat_se
     carla = await Client(chat_server, "/customer", transports=["polling", "websocket"]).connect()
     join = await carla.call("customer:join", {"name": "Upgrader"})
     conversation_id = join["conversation"]["id"]
-    for _ in range(100):
-        if carla.sio.transport() == "websocket":
-            break
-        await asyncio.sleep(0.05)
-    assert carla.sio.transport() == "websocket"
+    await eventually(lambda: carla.sio.transport() == "websocket", timeout=5, what="the upgrade")
     sent = await carla.call("customer:message", {"text": "after the upgrade", "client_id": "u-1"})
     assert sent["ok"] and sent["message"]["status"] == "delivered", sent
     await ann.wait_for("customer:message", lambda m: m.get("client_id") == "u-1")
@@ -484,12 +442,10 @@ async def test_a_burst_after_the_end_opens_one_conversation_and_keeps_order(chat
 
     payloads = [{"text": f"after end {i}", "client_id": f"e-{i}"} for i in range(200)]
     acks = await burst(carla, "customer:message", payloads)
-    assert all(a["ok"] for a in acks), [a for a in acks if not a["ok"]][:3]
+    acked_in_order(acks)
     assert len({a["message"]["conversation_id"] for a in acks}) == 1
     new = acks[0]["message"]["conversation_id"]
     assert new != old
-    ids = [a["message"]["id"] for a in acks]
-    assert all(a < b for a, b in itertools.pairwise(ids)), out_of_order(ids)
     assert [r[1] for r in stored(chat_server, new, "customer")] == [p["text"] for p in payloads]
     open_rows = chat_server.query(
         "select id, status from chat_conversation where customer_id=? and status != 'ended'", (customer_id,)
@@ -568,8 +524,7 @@ async def test_a_burst_while_another_writer_holds_the_database_is_stored_in_orde
         holder.execute("ROLLBACK")
         holder.close()
     acks = await sending
-    ids = [before["message"]["id"]] + [a["message"]["id"] for a in acks]
-    assert all(a < b for a, b in itertools.pairwise(ids)), out_of_order(ids)
+    ids = acked_in_order([before, *acks])
     assert [row[0] for row in stored(chat_server, conversation_id, "customer")] == ids
     await ann.wait_for("customer:message", lambda m: m.get("client_id") == "l-20")
     after = await carla.call("customer:message", {"text": "after", "client_id": "l-21"})

@@ -11,8 +11,9 @@ import secrets
 
 import pytest
 
-from . import live
-from .live import Client
+from cs_project.testing.clients import Client, agent
+from cs_project.testing.database import prepare_database
+from cs_project.testing.server import base_env, launch
 
 pytestmark = pytest.mark.live
 
@@ -43,12 +44,12 @@ def two_servers(tmp_path):
     name = f"cs_test_{secrets.token_hex(4)}"
     admin.execute(f'CREATE DATABASE "{name}"')
     database_url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    env = live.base_env(tmp_path / "unused.sqlite3")
+    env = base_env(tmp_path / "unused.sqlite3")
     env.update(DATABASE_URL=database_url, REDIS_URL=REDIS_URL, REDIS_PREFIX=f"cs-test-{name}")
     servers = []
     try:
-        agents = live.prepare_database(env)
-        servers = [live.launch(env, agents, tmp_path) for _ in range(2)]
+        agents = prepare_database(env)
+        servers = [launch(env, agents, tmp_path) for _ in range(2)]
         yield servers, database_url
     finally:
         for server in servers:
@@ -60,8 +61,8 @@ def two_servers(tmp_path):
 async def test_assignment_is_atomic_and_messages_cross_processes(two_servers):
     (one, two), database_url = two_servers
     # ann and ben on different processes, capacity 2 each: 4 places for 10 customers.
-    ann, _ = await live.agent(one, "ann")
-    ben, _ = await live.agent(two, "ben")
+    ann, _ = await agent(one, "ann")
+    ben, _ = await agent(two, "ben")
     agent_clients = {"Ann": (ann, one), "Ben": (ben, two)}
 
     async def join(i):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import itertools
 import json
 import os
 import socket
@@ -22,8 +21,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .live import LiveServer, agent, customer
-from .test_messages_live import burst, out_of_order, wait_until_server_saw_disconnect
+from cs_project.testing.checks import acked_in_order
+from cs_project.testing.clients import agent, burst, customer
+from cs_project.testing.server import LiveServer
+from cs_project.testing.waits import wait_until_server_saw_disconnect
 
 pytestmark = pytest.mark.live
 
@@ -148,9 +149,7 @@ async def test_a_tab_that_stops_reading_holds_up_nobody_and_gets_everything_afte
 
         # The stalled tab reads nothing while all of this happens.
         acks = await burst(ann, "agent:message", payloads, timeout=60)
-        assert all(a["ok"] for a in acks), [a for a in acks if not a["ok"]][:3]
-        ids = [a["message"]["id"] for a in acks]
-        assert all(a < b for a, b in itertools.pairwise(ids)), out_of_order(ids)
+        ids = acked_in_order(acks)
         await carla.wait_for("agent:message", lambda m: m["sender"] == "agent", count=MESSAGES, timeout=60)
         assert [m["id"] for m in carla.of("agent:message")] == ids
 

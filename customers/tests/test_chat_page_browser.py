@@ -1,7 +1,7 @@
 """The customer chat page (/) in a real Chromium, against a real server.
 
 Each test gets its own Daphne and database (the `chat_server` fixture).
-Agents are driven from Python with python-socketio (`chat.tests.live.agent`),
+Agents are driven from Python with python-socketio (`cs_project.testing.clients.agent`),
 so what an agent receives is checked on the wire, exactly as sent.
 """
 
@@ -10,70 +10,13 @@ import re
 import pytest
 from playwright.async_api import expect
 
-from chat.tests.browser import screenshot_path
-from chat.tests.live import agent, customer
+from cs_project.testing.browser import screenshot_path
+from cs_project.testing.clients import agent, customer
+from cs_project.testing.pages import XSS, mine, new_context, open_chat, send, start, started_chat, theirs
 
 pytestmark = pytest.mark.live
 
-XSS = "<img src=x onerror=alert(1)>"
-DESKTOP = {"width": 1200, "height": 860}
 PHONE = {"width": 375, "height": 740}
-
-
-async def new_context(browser, viewport=None):
-    return await browser.new_context(viewport=viewport or DESKTOP)
-
-
-async def open_chat(context, server):
-    """A new tab on the chat page that records dialogs, page errors and requests."""
-    page = await context.new_page()
-    page.dialogs = []
-
-    async def on_dialog(dialog):
-        # Recorded, then dismissed so that a failing page does not hang the test.
-        page.dialogs.append(dialog.message)
-        await dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.requests = []
-    page.on("request", lambda request: page.requests.append(request.url))
-    await page.goto(server.url + "/")
-    return page
-
-
-async def start(page, name="Carla", email="", topic=""):
-    await expect(page.locator("#start-form")).to_be_visible()
-    await page.fill("#start-name", name)
-    if email:
-        await page.fill("#start-email", email)
-    if topic:
-        await page.select_option("#start-topic", topic)
-    await page.click("#start-button")
-    await expect(page.locator("#conversation")).to_be_visible()
-    await expect(page.locator("#start-form")).to_be_hidden()
-
-
-async def started_chat(browser, server, name="Carla", **fields):
-    """A new browser context on the chat page, with the chat started."""
-    context = await new_context(browser)
-    page = await open_chat(context, server)
-    await start(page, name, **fields)
-    return context, page
-
-
-async def send(page, text):
-    await page.fill("#composer-text", text)
-    await page.press("#composer-text", "Enter")
-
-
-def mine(page):
-    return page.locator("#messages li.mine")
-
-
-def theirs(page):
-    return page.locator("#messages li.theirs")
 
 
 async def expect_ticks(bubbles, labels):

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from cs_project.testing.server import ROOT
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 # Without the background-networking flags Chromium keeps calling home, which
 # this kind of closed network refuses.
@@ -30,6 +32,7 @@ ARGS = [
 
 
 def chromium_or_skip() -> str:
+    """The Chromium executable's path; skips the calling test where there is none."""
     path = CHROMIUM if os.path.isabs(CHROMIUM) else shutil.which(CHROMIUM)
     if not path or not os.path.exists(path):
         pytest.skip(f"No Chromium at {CHROMIUM} (set CHROMIUM, or run .ci/run, which installs it)")
@@ -39,3 +42,28 @@ def chromium_or_skip() -> str:
 def screenshot_path(name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"
+
+
+def record(page, *, dismiss_dialogs: bool = False, requests: bool = False):
+    """Keep what `page` shows or does on it: `page.dialogs`, `page.errors`, and
+    with `requests`, `page.requests` (every URL it asks for). Returns the page.
+
+    With `dismiss_dialogs` each dialog is dismissed once recorded, so that a
+    failing page does not hang the test; without it the test answers them.
+    """
+    page.dialogs = []
+    page.errors = []
+
+    async def record_and_dismiss(dialog):
+        page.dialogs.append(dialog.message)
+        await dialog.dismiss()
+
+    if dismiss_dialogs:
+        page.on("dialog", record_and_dismiss)
+    else:
+        page.on("dialog", lambda dialog: page.dialogs.append(dialog.message))
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    if requests:
+        page.requests = []
+        page.on("request", lambda request: page.requests.append(request.url))
+    return page

@@ -1,0 +1,59 @@
+"""The pytest fixtures every app's tests use: a real server on a real database,
+and a headless browser. The root `conftest.py` registers this module.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cs_project.testing.database import build_template
+from cs_project.testing.server import start_server
+
+
+@pytest.fixture(scope="session")
+def server_template(tmp_path_factory):
+    """The migrated template database with the agent pool, made once per session."""
+    return build_template(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture
+def start_chat_server(server_template, tmp_path_factory):
+    """Start a fresh server: Daphne, or `server="uvicorn"`; extra environment variables as keywords."""
+    servers = []
+
+    def start(server="daphne", **env):
+        template, agents = server_template
+        started = start_server(
+            template,
+            agents,
+            tmp_path_factory.mktemp("server"),
+            {k: str(v) for k, v in env.items()},
+            server=server,
+        )
+        servers.append(started)
+        return started
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def chat_server(start_chat_server):
+    return start_chat_server()
+
+
+@pytest.fixture
+async def browser():
+    """A headless Chromium (Playwright's async API), closed after the test."""
+    from playwright.async_api import async_playwright
+
+    from cs_project.testing.browser import ARGS, chromium_or_skip
+
+    path = chromium_or_skip()
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=path, headless=True, args=ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
