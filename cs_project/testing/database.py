@@ -50,14 +50,8 @@ django.setup()
 from agents.services import agent_create
 out = {}
 for spec in json.load(sys.stdin):
-    profile, token = agent_create(
-        username=spec["username"],
-        password=spec["password"],
-        display_name=spec["display_name"] or spec["username"].title(),
-        capacity=spec["capacity"],
-        skills=spec["skills"],
-        supervisor=False,
-    )
+    spec["display_name"] = spec["display_name"] or spec["username"].title()
+    profile, token = agent_create(**spec, supervisor=False)
     out[spec["username"]] = {"id": profile.id, "token": token}
 print(json.dumps(out))
 """

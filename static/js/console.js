@@ -168,7 +168,21 @@ function renderMessage(message) {
   return messageElement(message, { side: "agent", who, timeStyle: "clock24" });
 }
 
+// The last live messages of each conversation: one that arrives while its
+// conversation's fragment is on its way (rendered before it was stored) is
+// added to the fragment once swapped in.
+const recentMessages = new Map();
+const RECENT_PER_CONVERSATION = 50;
+
 function appendMessage(message) {
+  const recent = recentMessages.get(message.conversation_id) || [];
+  recent.push(message);
+  if (recent.length > RECENT_PER_CONVERSATION) recent.shift();
+  recentMessages.set(message.conversation_id, recent);
+  return showMessage(message);
+}
+
+function showMessage(message) {
   const open = openConversationElement();
   if (!open || Number(open.dataset.conversationId) !== message.conversation_id) return false;
   const list = $("#messages", open);
@@ -208,6 +222,7 @@ socket.on("message:status", (data) => {
 });
 
 socket.on("session:end", (data) => {
+  recentMessages.delete(data.conversation_id);
   refresh("#conversation-list");
   const open = openConversationElement();
   if (open && Number(open.dataset.conversationId) === data.conversation_id) closePane(endReasonText(data.reason, "agent"));
@@ -255,6 +270,7 @@ document.body.addEventListener("htmx:afterSwap", (event) => {
     if (!open) return;
     state.openConversationId = Number(open.dataset.conversationId);
     $$(".conv-item").forEach((node) => node.classList.toggle("active", Number(node.dataset.conversationId) === state.openConversationId));
+    for (const message of recentMessages.get(state.openConversationId) || []) showMessage(message);
     const list = $("#messages", open);
     list.scrollTop = list.scrollHeight;
     fillTransferTargets();
