@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .errors import CONFLICT, FORBIDDEN, NOT_FOUND, ChatError
 
@@ -41,11 +42,19 @@ class ConversationEndedError(ChatError):
         super().__init__(CONFLICT, _("The conversation has ended."))
 
 
-def _refusal(row: ConversationRow | None, owns: bool, not_yours: str, writes: bool) -> ChatError | None:
+# Why a conversation is not yours, by who asks (translated only when refused:
+# this runs for every message on the hot path).
+_NOT_YOURS = {
+    "customer": gettext_noop("Not your conversation."),
+    "agent": gettext_noop("The conversation is not assigned to you."),
+}
+
+
+def _refusal(row: ConversationRow | None, owns: bool, who: str, writes: bool) -> ChatError | None:
     if row is None:
         return ChatError(NOT_FOUND, _("No such conversation."))
     if not owns:
-        return ChatError(FORBIDDEN, not_yours)
+        return ChatError(FORBIDDEN, _(_NOT_YOURS[who]))
     if writes and row.status == "ended":
         return ConversationEndedError()
     return None
@@ -56,13 +65,13 @@ def customer_refusal(
 ) -> ChatError | None:
     """Why this customer may not act on the conversation, or None if they may."""
     owns = row is not None and row.customer_id == customer_id
-    return _refusal(row, owns, _("Not your conversation."), writes)
+    return _refusal(row, owns, "customer", writes)
 
 
 def agent_refusal(row: ConversationRow | None, agent_id: int, *, writes: bool = True) -> ChatError | None:
     """Why this agent may not act on the conversation, or None if they may."""
     owns = row is not None and row.agent_id == agent_id
-    return _refusal(row, owns, _("The conversation is not assigned to you."), writes)
+    return _refusal(row, owns, "agent", writes)
 
 
 def check_customer(row: ConversationRow | None, customer_id: int, *, writes: bool = True) -> ConversationRow:
