@@ -79,11 +79,14 @@ TO_AGENT_QUEUE = _declare(AGENT_NS, "queue:update")
 TO_AGENT_STATUS = _declare(AGENT_NS, "message:status")
 
 sio = None  # the ChatSocketServer, bound by chat.realtime.server
+# True when the manager is in-process: this process sees every socket.
+_single_process = True
 
 
 def bind(server) -> None:
-    global sio
+    global sio, _single_process
     sio = server
+    _single_process = server.single_process
 
 
 async def _emit(event: ServerEvent, data: dict, to: str, skip_sid=None, ignore_queue: bool = False) -> None:
@@ -128,7 +131,7 @@ def recipient_here(sender: str, customer_id: int, agent_id: int | None) -> bool:
 async def _message_to_room(
     event: ServerEvent, message: dict, encoded: str, room: str, skip_sid: str | None = None
 ) -> None:
-    if not sio.single_process:  # the room may have sockets in other processes
+    if not _single_process:  # the room may have sockets in other processes
         await _emit(event, message, room, skip_sid)
     elif sio.others_here(event.namespace, room, skip_sid):
         frame = f'2{event.namespace},["{event.name}",{encoded}]'
