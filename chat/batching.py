@@ -5,8 +5,7 @@ Items are put without awaiting anything, so they keep the order they
 arrived in. One task takes everything queued (up to `max_batch`) and awaits
 `handle(batch)`; whatever arrived meanwhile is the next batch. Under load
 the batches grow by themselves, and one transaction or one refresh serves
-many requests; when nothing is queued the task ends, and the next `put`
-starts it again.
+many requests; when nothing is queued the task waits for the next `put`.
 """
 
 from __future__ import annotations
@@ -31,27 +30,34 @@ class BatchQueue(Generic[T]):
         self._max_batch = max_batch
         self._items: list[T] = []
         self._kicked = False
+        # One task for the life of the queue, woken by an event: a task made
+        # per wake-up cost more, at a wake-up every batch or two under load.
+        self._wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None
 
     def put(self, item: T) -> None:
         """Queue an item (not a coroutine: nothing can overtake it on its way in)."""
         self._items.append(item)
-        self._ensure_running()
+        self._wake()
 
     def kick(self) -> None:
         """Run one round even with nothing queued (`handle` gets an empty batch)."""
         self._kicked = True
-        self._ensure_running()
+        self._wake()
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def _ensure_running(self) -> None:
+    def _wake(self) -> None:
+        self._wakeup.set()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
-        while self._items or self._kicked:
+        while True:
+            if not self._items and not self._kicked:
+                self._wakeup.clear()
+                await self._wakeup.wait()
             self._kicked = False
             if self._max_batch:
                 batch, self._items = self._items[: self._max_batch], self._items[self._max_batch :]

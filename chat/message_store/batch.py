@@ -152,20 +152,21 @@ def _insert(cursor, drafts: list[Draft], convs, stamp, reaches: Reaches | None) 
     for i, d in enumerate(drafts):
         row = convs.get(d.conversation_id)
         error = _refusal(d, row)
-        key = sql.MessageKey(d.conversation_id, d.sender, d.client_id)
+        # A key only where there is a client id: most messages have none to check.
+        key = None if d.client_id is None else sql.MessageKey(d.conversation_id, d.sender, d.client_id)
         if error is not None:
             done.outcomes[i] = error
-            if d.client_id is not None and isinstance(error, access.ConversationEndedError):
+            if key is not None and isinstance(error, access.ConversationEndedError):
                 done.refused_after_end.append((i, key))
             continue
-        if d.client_id is not None and key in in_batch:
+        if key is not None and key in in_batch:
             done.repeats.append((i, key))
             continue
         m = sql.NewMessage(d.conversation_id, d.sender, d.agent_id, d.sender_name, d.text, d.client_id, now)
         if reaches is not None and reaches(d.sender, row.customer_id, row.agent_id):
             m.status = DeliveryStatus.DELIVERED
         done.fresh.append((i, m))
-        if d.client_id is not None:
+        if key is not None:
             in_batch[key] = m
     sql.insert_messages(cursor, [m for _, m in done.fresh], stamp)  # a key stored before: id None
     done.lookup = {m.key for _, m in done.fresh if m.id is None} | {key for _, key in done.refused_after_end}

@@ -113,12 +113,13 @@ def insert_messages(cursor, rows: list[NewMessage], stamp: Callable[[datetime], 
             params,
         )
         returned = sorted(cursor.fetchall())
-        stored = {MessageKey(c, s, k) for _, c, s, k in returned if k is not None}
+        # Plain tuples: a MessageKey is equal to (and hashes as) its tuple.
+        stored = {(c, s, k) for _, c, s, k in returned if k is not None}
         # RETURNING may list rows in any order; one statement numbers its
         # rows in the order of VALUES, so the ids sorted are theirs.
         ids = iter(i for i, _, _, _ in returned)
         for m in chunk:
-            if m.client_id is None or m.key in stored:
+            if m.client_id is None or (m.conversation_id, m.sender, m.client_id) in stored:
                 m.id = next(ids)
 
 

@@ -98,9 +98,9 @@ async def _emit(event: ServerEvent, data: dict, to: str, skip_sid=None, ignore_q
 # --- messages: the hot path -----------------------------------------------------
 
 
-async def ack(eio_sid: str, namespace: str, id: int, answer: dict) -> None:
-    """Answer the event that asked for ack `id` (sent outside its handler)."""
-    await sio.send_ack(eio_sid, namespace, id, answer)
+def ack(eio_sid: str, namespace: str, id: int, answer: dict) -> Awaitable[None]:
+    """Answer the event that asked for ack `id`, sent outside its handler (await it)."""
+    return sio.send_ack(eio_sid, namespace, id, answer)
 
 
 def encode(message: dict) -> str:
@@ -116,9 +116,9 @@ def encode(message: dict) -> str:
     return socket_json.dumps(message)
 
 
-async def ack_message(eio_sid: str, namespace: str, id: int, encoded: str) -> None:
-    """Ack a stored message event with `{ok: true, message}`, `encoded` by `encode`."""
-    await sio.send_frame(eio_sid, f'3{namespace},{id}[{{"ok":true,"message":{encoded}}}]')
+def ack_message(eio_sid: str, namespace: str, id: int, encoded: str) -> Awaitable[None]:
+    """Ack a stored message event with `{ok: true, message}`, `encoded` by `encode` (await it)."""
+    return sio.send_frame(eio_sid, f'3{namespace},{id}[{{"ok":true,"message":{encoded}}}]')
 
 
 def recipient_here(sender: str, customer_id: int, agent_id: int | None) -> bool:

@@ -119,25 +119,28 @@ class ChatSocketServer(socketio.AsyncServer):
 
     # --- sending: the only callers of python-socketio's private senders ---------------
 
-    async def send_ack(self, eio_sid: str, namespace: str, id: int, answer: dict) -> None:
-        """Answer the event that asked for ack `id`, from outside its handler."""
-        await self._send_packet(
+    # These return the coroutine for the caller to await instead of awaiting
+    # it themselves: they run for every frame of every message, and a
+    # coroutine layer each is not free.
+
+    def send_ack(self, eio_sid: str, namespace: str, id: int, answer: dict) -> Awaitable[None]:
+        """Answer the event that asked for ack `id`, from outside its handler (await it)."""
+        return self._send_packet(
             eio_sid, self.packet_class(socketio.packet.ACK, namespace=namespace, id=id, data=[answer])
         )
 
-    async def send_packet(self, eio_sid: str, frame: eio_packet.Packet) -> None:
-        """Send one Engine.IO packet as it is."""
-        await self._send_eio_packet(eio_sid, frame)
+    def send_packet(self, eio_sid: str, frame: eio_packet.Packet) -> Awaitable[None]:
+        """Send one Engine.IO packet as it is (await it)."""
+        return self._send_eio_packet(eio_sid, frame)
 
-    async def send_frame(self, eio_sid: str, text: str) -> None:
-        """Send a Socket.IO packet already written out (`emit.ack_message`)."""
-        await self._send_eio_packet(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, text))
+    def send_frame(self, eio_sid: str, text: str) -> Awaitable[None]:
+        """Send a Socket.IO packet already written out, as `emit.ack_message` does (await it)."""
+        return self._send_eio_packet(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, text))
 
-    async def send_frame_to_room(self, text: str, namespace: str, room: str, skip_sid=None) -> None:
-        """A packet already written out, to every socket of `room` in this process."""
-        await self.manager.send_to_room(
-            eio_packet.Packet(eio_packet.MESSAGE, text), namespace, room, skip_sid
-        )
+    def send_frame_to_room(self, text: str, namespace: str, room: str, skip_sid=None) -> Awaitable[None]:
+        """A packet already written out, to every socket of `room` in this process (await it)."""
+        frame = eio_packet.Packet(eio_packet.MESSAGE, text)
+        return self.manager.send_to_room(frame, namespace, room, skip_sid)
 
     @property
     def single_process(self) -> bool:
