@@ -64,14 +64,16 @@ def customer_refusal(
     row: ConversationRow | None, customer_id: int, *, writes: bool = True
 ) -> ChatError | None:
     """Why this customer may not act on the conversation, or None if they may."""
-    owns = row is not None and row.customer_id == customer_id
-    return _refusal(row, owns, "customer", writes)
+    if row is not None and row.customer_id == customer_id and not (writes and row.status == "ended"):
+        return None  # the usual answer, at no further call: this runs for every message
+    return _refusal(row, row is not None and row.customer_id == customer_id, "customer", writes)
 
 
 def agent_refusal(row: ConversationRow | None, agent_id: int, *, writes: bool = True) -> ChatError | None:
     """Why this agent may not act on the conversation, or None if they may."""
-    owns = row is not None and row.agent_id == agent_id
-    return _refusal(row, owns, "agent", writes)
+    if row is not None and row.agent_id == agent_id and not (writes and row.status == "ended"):
+        return None  # the usual answer, at no further call: this runs for every message
+    return _refusal(row, row is not None and row.agent_id == agent_id, "agent", writes)
 
 
 def check_customer(row: ConversationRow | None, customer_id: int, *, writes: bool = True) -> ConversationRow:
