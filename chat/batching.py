@@ -45,9 +45,6 @@ class BatchQueue(Generic[T]):
         self._kicked = True
         self._wake()
 
-    def __len__(self) -> int:
-        return len(self._items)
-
     def _wake(self) -> None:
         self._wakeup.set()
         if self._task is None or self._task.done():

@@ -79,8 +79,8 @@ class MessageWriter:
         self._flush: asyncio.TimerHandle | None = None
         # A thread of its own: messages never wait behind slower services.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="message-writer")
-        self._inline: inline.InlineStore | None = None
-        self._inline_opened = False
+        # The loop's own SQLite connection; None on another database.
+        self._inline: inline.InlineStore | None = inline.open_for_this_database()
         # Checkpoints write and sync the database file: never ahead of a commit.
         self._checkpointer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wal-checkpoint")
         self._checkpoint: asyncio.Future | None = None
@@ -97,9 +97,6 @@ class MessageWriter:
     async def _handle(self, batch: list[_Pending]) -> None:
         """Store one batch (with the delivered marks gathered so far), then send it."""
         loop = asyncio.get_running_loop()
-        if not self._inline_opened:
-            self._inline = inline.open_for_this_database()
-            self._inline_opened = True
         delivered, self._delivered = self._delivered, []
         if not batch and not delivered:
             return

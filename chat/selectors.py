@@ -252,13 +252,13 @@ def access_row(conversation: Conversation | None) -> access.ConversationRow | No
     )
 
 
-def conversation_row(conversation_id: int) -> access.ConversationRow | None:
-    row = (
-        Conversation.objects.filter(id=conversation_id)
-        .values_list("id", "status", "agent_id", "customer_id")
-        .first()
-    )
+def _first_access_row(conversations: QuerySet[Conversation]) -> access.ConversationRow | None:
+    row = conversations.values_list(*access.ConversationRow._fields).first()
     return None if row is None else access.ConversationRow(*row)
+
+
+def conversation_row(conversation_id: int) -> access.ConversationRow | None:
+    return _first_access_row(Conversation.objects.filter(id=conversation_id))
 
 
 def agent_typing_target(*, conversation_id: int, agent_id: int) -> int:
@@ -294,15 +294,10 @@ def current_conversation_row(*, customer_id: int) -> access.ConversationRow:
     Every socket of a customer follows it: when one tab starts a new
     conversation, typing and read receipts from the others go there too.
     """
-    row = (
-        Conversation.objects.filter(customer_id=customer_id)
-        .order_by("-id")
-        .values_list("id", "status", "agent_id", "customer_id")
-        .first()
-    )
+    row = _first_access_row(Conversation.objects.filter(customer_id=customer_id).order_by("-id"))
     if row is None:
         raise ChatError(CONFLICT, _("There is no conversation yet."))
-    return access.ConversationRow(*row)
+    return row
 
 
 # --- the queue and the sweeper ------------------------------------------------------
