@@ -122,7 +122,7 @@ def test_a_resume_marks_the_agents_messages_delivered():
 def test_a_join_with_a_forged_token_is_refused():
     refused(
         joins.customer_join,
-        "forbidden",
+        "invalid_token",
         token="not-a-token",
         customer_id=None,
         name=None,
