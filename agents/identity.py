@@ -12,6 +12,10 @@ from django.http.cookie import parse_cookie
 
 from .models import AgentProfile, hash_token
 
+# A revocation naming this ends every socket opened with a session
+# (chat.realtime.revocation matches it as a prefix).
+ANY_SESSION = "session:"
+
 
 def token_credential(api_token_hash: str) -> str:
     """What a socket opened with this API token (by its stored hash) is marked with."""

@@ -94,7 +94,8 @@ class SocketsRevoked(Event):
     """An identity was taken back: every process disconnects its matching sockets.
 
     `kind` "agent": the agent's sockets (all of them, or only those opened
-    with `credential`); "customer": the customer's sockets.
+    with `credential`, or with any credential of a kind such as "session:");
+    "customer": the customer's sockets.
     """
 
     kind: Literal["agent", "customer"]

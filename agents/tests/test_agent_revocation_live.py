@@ -189,3 +189,35 @@ async def test_an_agent_deactivated_behind_the_servers_back_reads_no_transcripts
     assert refused["ok"] is False and refused["error"]["code"] == "forbidden", refused
     for client in (ann, carla):
         await client.disconnect()
+
+
+async def test_a_new_password_ends_the_sockets_of_every_session(chat_server):
+    make_supervisor(chat_server, "ann")
+    console = await signed_in(chat_server, "/accounts/login/", "ann", "ann-pass")
+    admin = await signed_in(chat_server, "/admin/login/?next=/admin/", "ann", "ann-pass")
+    async with console, admin:
+        console_tab = await console_socket(chat_server, console)
+        bot = await token_socket(chat_server, chat_server.agents["ann"]["token"])
+        async with admin.post(
+            f"{chat_server.url}/admin/password_change/",
+            data={
+                "old_password": "ann-pass",
+                "new_password1": "a-much-longer-new-pass-42",
+                "new_password2": "a-much-longer-new-pass-42",
+                "csrfmiddlewaretoken": cookie(admin, "csrftoken"),
+            },
+            headers={"Referer": f"{chat_server.url}/admin/password_change/"},
+            allow_redirects=False,
+        ) as response:
+            assert response.status == 302, await response.text()
+        await eventually(lambda: not console_tab.connected, what="the other session's socket closed")
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await Client(chat_server, "/agent").connect(
+                headers={"Cookie": f"sessionid={cookie(console, 'sessionid')}"}
+            )
+        # The session that changed it stays signed in (Django keeps it), and the bot's token still works.
+        again = await console_socket(chat_server, admin)
+        assert bot.connected and (await bot.call("agent:status", {"status": "online"}))["ok"]
+        for client in (again, bot):
+            await client.disconnect()
+    assert "Traceback" not in chat_server.log()

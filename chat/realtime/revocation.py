@@ -38,8 +38,15 @@ def local_sids(kind: str, id: int, credential: str | None) -> list[tuple[str, st
     return [
         (sid, AGENT_NS)
         for sid, s in connections.agents.items()
-        if s.agent_id == id and (credential is None or s.credential == credential)
+        if s.agent_id == id and _opened_with(s.credential, credential)
     ]
+
+
+def _opened_with(credential: str, revoked: str | None) -> bool:
+    """None: any; a kind alone ("session:"): any of that kind; else that one."""
+    if revoked is None:
+        return True
+    return credential.startswith(revoked) if revoked.endswith(":") else credential == revoked
 
 
 async def disconnect_local(sio, kind: str, id: int, credential: str | None) -> int:
