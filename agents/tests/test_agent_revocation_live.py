@@ -221,3 +221,26 @@ async def test_a_new_password_ends_the_sockets_of_every_session(chat_server):
         for client in (again, bot):
             await client.disconnect()
     assert "Traceback" not in chat_server.log()
+
+
+async def test_deleting_an_agents_user_in_admin_ends_every_socket(chat_server):
+    make_supervisor(chat_server, "bill")
+    admin = await signed_in(chat_server, "/admin/login/?next=/admin/", "bill", "bill-pass")
+    user_id = chat_server.scalar("select id from auth_user where username='ben'")
+    async with admin:
+        ben = await token_socket(chat_server, chat_server.agents["ben"]["token"])
+        async with admin.post(
+            f"{chat_server.url}/admin/auth/user/{user_id}/delete/",
+            data={"post": "yes", "csrfmiddlewaretoken": cookie(admin, "csrftoken")},
+            headers={"Referer": f"{chat_server.url}/admin/auth/user/{user_id}/delete/"},
+            allow_redirects=False,
+        ) as response:
+            assert response.status == 302, await response.text()
+        await eventually(lambda: not ben.connected, what="the deleted agent's socket closed")
+        assert (
+            chat_server.scalar(
+                "select count(*) from agents_agentprofile where id=?", (chat_server.agents["ben"]["id"],)
+            )
+            == 0
+        )
+    assert "Traceback" not in chat_server.log()
