@@ -758,14 +758,14 @@ window.addEventListener("offline", () => {
   if (state.socket.io.engine) state.socket.io.engine.close();
 });
 
-// Another tab started a chat while this one shows the start form: follow it.
+// Another tab started a chat while this one shows the start form: follow it
+// (not after "Start a new chat" here: this tab's start will revoke that one).
 // Another tab's join renewed the token, or started over as a new visitor:
 // use the newest (after a new chat the server disconnects this tab, which
 // then reconnects with it and shows the new conversation).
 window.addEventListener("storage", (event) => {
   if (event.key !== TOKEN_KEY || !event.newValue) return;
-  if (!state.token && !state.pendingStart) {
-    forgetPrevious();
+  if (!state.token && !state.pendingStart && !state.previousToken) {
     state.token = event.newValue;
     showConversation();
     connect();
