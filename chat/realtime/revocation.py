@@ -79,7 +79,16 @@ async def run_revocation_bridge(sio, channel: str) -> None:
         try:
             event = await asyncio.wait_for(layer.receive(channel), timeout=3600)
         except TimeoutError:
+            event = None
+        except Exception:  # the channel layer is down (Redis): try again shortly
+            log.exception("revocation bridge: receiving failed")
+            await asyncio.sleep(1)
+            event = None
+        try:
             await layer.group_add(GROUP, channel)  # renewed: groups expire
+        except Exception:
+            log.exception("revocation bridge: renewing the group failed")
+        if event is None:
             continue
         try:
             await disconnect_local(sio, event["kind"], event["id"], event.get("credential"))
