@@ -8,7 +8,7 @@ from chat import actions
 from chat.models import ConversationStatus
 from chat.services import presence
 
-from .models import AgentProfile
+from .models import AgentProfile, AgentStatus
 from .services import agent_deactivate, agent_rotate_api_token
 
 
@@ -72,6 +72,9 @@ class AgentProfileAdmin(admin.ModelAdmin):
     def deactivate(self, request, queryset):
         for profile in queryset:
             agent_deactivate(agent_id=profile.id)
+            # Offline at once: the conversations go back to the queue now,
+            # not after the grace period of an agent who may come back.
+            actions.run_from_sync(presence.agent_set_status, agent_id=profile.id, status=AgentStatus.OFFLINE)
         self.message_user(
             request,
             _("%(count)d agent(s) deactivated; their sockets are disconnected.") % {"count": len(queryset)},

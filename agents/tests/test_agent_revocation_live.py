@@ -123,6 +123,8 @@ async def test_deactivating_an_agent_in_admin_ends_every_socket(chat_server):
         ben_idle = await Client(chat_server, "/agent").connect(
             auth={"token": chat_server.agents["ben"]["token"]}
         )
+        carla, join = await customer(chat_server, "Carla")
+        assert join["conversation"]["agent"]["name"] == "Ben", join
         ann = await token_socket(chat_server, chat_server.agents["ann"]["token"])
         assert sockets_of(chat_server, "ben") == 2
 
@@ -142,9 +144,14 @@ async def test_deactivating_an_agent_in_admin_ends_every_socket(chat_server):
             await Client(chat_server, "/agent").connect(
                 headers={"Cookie": f"sessionid={cookie(console, 'sessionid')}"}
             )
+        # Ben's customer goes to Ann now, not after Ben's grace period.
+        await carla.wait_for("agent:assigned", lambda a: a["agent"]["name"] == "Ann")
+        ben_status = "select status from agents_agentprofile where id=?"
+        assert chat_server.scalar(ben_status, (chat_server.agents["ben"]["id"],)) == "offline"
         # Others keep theirs.
         assert ann.connected and (await ann.call("agent:status", {"status": "online"}))["ok"]
-        await ann.disconnect()
+        for client in (ann, carla):
+            await client.disconnect()
     assert "Traceback" not in chat_server.log()
 
 
