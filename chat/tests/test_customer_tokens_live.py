@@ -186,6 +186,8 @@ async def test_a_supervisor_revokes_a_customers_tokens_from_admin(server):
 
     http, csrf = await admin_client(server, "bill", "bill-pass")
     async with http:
+        async with http.get(f"{server.url}/admin/customers/customer/") as page:
+            assert 'value="revoke_tokens"' in await page.text()
         async with http.post(
             f"{server.url}/admin/customers/customer/",
             data={
@@ -208,3 +210,42 @@ async def test_a_supervisor_revokes_a_customers_tokens_from_admin(server):
     for client in (ann, dora):
         await client.disconnect()
     assert "Traceback" not in server.log()
+
+
+async def test_a_view_only_staff_user_cannot_revoke_tokens_or_deactivate_agents(server):
+    # Test set-up: bill is staff with the view permissions only.
+    with sqlite3.connect(server.db_path, timeout=10) as db:
+        db.execute("update auth_user set is_staff=1 where username='bill'")
+        user_id = db.execute("select id from auth_user where username='bill'").fetchone()[0]
+        for codename in ("view_customer", "view_agentprofile", "view_user"):
+            permission = db.execute(
+                "select id from auth_permission where codename=?", (codename,)
+            ).fetchone()[0]
+            db.execute(
+                "insert into auth_user_user_permissions (user_id, permission_id) values (?, ?)",
+                (user_id, permission),
+            )
+    ben, _ = await agent(server, "ben")
+    carla, join = await customer(server, "Carla")
+    http, csrf = await admin_client(server, "bill", "bill-pass")
+    async with http:
+        for path, action, target in (
+            ("/admin/customers/customer/", "revoke_tokens", join["customer"]["id"]),
+            ("/admin/agents/agentprofile/", "deactivate", server.agents["ben"]["id"]),
+        ):
+            async with http.get(f"{server.url}{path}") as page:
+                assert page.status == 200 and f'value="{action}"' not in await page.text()
+            async with http.post(
+                f"{server.url}{path}",
+                data={"action": action, "_selected_action": str(target), "csrfmiddlewaretoken": csrf},
+                headers={"Referer": f"{server.url}{path}"},
+            ) as response:
+                assert response.status in (200, 302, 403)
+    # Nothing happened: both still connected, the token still opens a socket.
+    assert carla.connected and (await carla.call("customer:message", {"text": "still here"}))["ok"]
+    assert ben.connected and (await ben.call("agent:status", {"status": "online"}))["ok"]
+    assert server.scalar("select is_active from auth_user where username='ben'") == 1
+    resumed = await Client(server, "/customer").connect(auth={"token": join["token"]})
+    assert (await resumed.call("customer:join", {"token": join["token"]}))["ok"]
+    for client in (ben, carla, resumed):
+        await client.disconnect()
