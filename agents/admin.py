@@ -1,11 +1,15 @@
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from chat import actions
 from chat.models import ConversationStatus
 from chat.services import presence
 
-from .models import AgentProfile
+from .models import AgentProfile, AgentStatus
+from .services import agent_deactivate, agent_rotate_api_token
 
 
 @admin.register(AgentProfile)
@@ -24,7 +28,7 @@ class AgentProfileAdmin(admin.ModelAdmin):
     search_fields = ("display_name", "user__username")
     list_editable = ("capacity",)
     readonly_fields = ("sockets", "last_disconnect_at", "last_assigned_at", "auto_offline", "api_token_hash")
-    actions = ["rotate_api_token"]
+    actions = ["rotate_api_token", "deactivate"]
 
     def get_queryset(self, request):
         return (
@@ -50,6 +54,29 @@ class AgentProfileAdmin(admin.ModelAdmin):
     @admin.action(description="Issue a new API token (shown once)")
     def rotate_api_token(self, request, queryset):
         for profile in queryset:
-            token = profile.issue_api_token()
-            profile.save(update_fields=["api_token_hash"])
+            # Sockets opened with the old token are disconnected everywhere.
+            token = agent_rotate_api_token(agent_id=profile.id)
             self.message_user(request, f"{profile.display_name}: {token}", messages.SUCCESS)
+
+    def has_deactivate_permission(self, request) -> bool:
+        # Deactivating changes the agent's user: both change permissions.
+        user_model = get_user_model()._meta
+        return self.has_change_permission(request) and request.user.has_perm(
+            f"{user_model.app_label}.change_{user_model.model_name}"
+        )
+
+    @admin.action(
+        description=gettext_lazy("Deactivate the selected agents (sign them out everywhere)"),
+        permissions=["deactivate"],
+    )
+    def deactivate(self, request, queryset):
+        for profile in queryset:
+            agent_deactivate(agent_id=profile.id)
+            # Offline at once: the conversations go back to the queue now,
+            # not after the grace period of an agent who may come back.
+            actions.run_from_sync(presence.agent_set_status, agent_id=profile.id, status=AgentStatus.OFFLINE)
+        self.message_user(
+            request,
+            _("%(count)d agent(s) deactivated; their sockets are disconnected.") % {"count": len(queryset)},
+            messages.SUCCESS,
+        )

@@ -10,8 +10,11 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from chat.actions import send_after_commit
 from chat.errors import CONFLICT, ChatError
+from chat.events import SocketsRevoked
 
+from .identity import token_credential
 from .models import AgentProfile
 
 
@@ -39,3 +42,32 @@ def agent_create(
     token = profile.issue_api_token()
     profile.save()
     return profile, token
+
+
+@transaction.atomic
+def agent_rotate_api_token(*, agent_id: int) -> str:
+    """Issue the agent a new API token and return it; the old one stops working.
+
+    Sockets opened with the old token are disconnected on every process once
+    this commits; the agent's console sockets (session cookie) stay.
+    """
+    profile = AgentProfile.objects.select_for_update().get(id=agent_id)
+    old = profile.api_token_hash
+    token = profile.issue_api_token()
+    profile.save(update_fields=["api_token_hash"])
+    if old:
+        send_after_commit(SocketsRevoked(kind="agent", id=agent_id, credential=token_credential(old)))
+    return token
+
+
+@transaction.atomic
+def agent_deactivate(*, agent_id: int) -> None:
+    """Deactivate the agent's user: no login, no API token, every socket ends.
+
+    The sockets are ended by the user's post_save (agents.signals), as for a
+    user deactivated in the user admin.
+    """
+    profile = AgentProfile.objects.select_related("user").get(id=agent_id)
+    if profile.user.is_active:
+        profile.user.is_active = False
+        profile.user.save(update_fields=["is_active"])

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from socketio.exceptions import ConnectionRefusedError
 
 from chat import actions, background, selectors
-from chat.errors import NOT_LOGGED_IN, ChatError
+from chat.errors import FORBIDDEN, NOT_LOGGED_IN, ChatError
 from chat.message_store import Draft
 from chat.models import Sender
 from chat.realtime import connections, emit, validation
@@ -36,7 +36,7 @@ async def connect(sid, environ, auth=None):
         raise ConnectionRefusedError(
             "unauthorized", {"code": "unauthorized", "message": _("Log in, or connect with auth: {token}.")}
         )
-    connections.agents[sid] = connections.AgentSocket(agent_id=known[0], name=known[1])
+    connections.agents[sid] = connections.AgentSocket(agent_id=known[0], name=known[1], credential=known[2])
 
 
 @sio.on("disconnect", namespace=AGENT_NS)
@@ -172,8 +172,12 @@ async def claim(sid, *args):
 
 @on_event(AGENT_NS, "conversation:history")
 async def history(sid, *args):
-    _logged_in(sid)
+    state = _logged_in(sid)
     data = validation.payload(args, frozenset({"customer_id", "before_id", "limit"}))
+    # Transcripts are read by an agent who is still active, not just by a
+    # socket opened before the deactivation reached it.
+    if not await database_sync_to_async(identity.agent_is_active)(state.agent_id):
+        raise ChatError(FORBIDDEN, _("This agent account is no longer active."))
     result = await database_sync_to_async(selectors.customer_history)(
         customer_id=validation.identifier(data, "customer_id"),
         before_id=validation.identifier(data, "before_id", required=False),

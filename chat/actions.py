@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TypeVar
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
+from django.db import transaction
 
 from . import outbox
 from .events import Event
 from .realtime import emit
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def _call(service: Callable[..., T], kwargs: dict) -> tuple[T, list[Event]]:
@@ -45,3 +48,21 @@ def run_from_sync(service: Callable[..., T], /, **kwargs) -> T:
     if events:
         async_to_sync(emit.dispatch)(events)
     return result
+
+
+def send_after_commit(*events: Event) -> None:
+    """From synchronous code (signal handlers, admin): send `events` once the
+    current transaction commits (at once outside one).
+
+    For what is not a service run by `run` or `run_from_sync`: a user saved by
+    Django admin, a logout. A failure to send is logged: the change stands.
+    """
+    from .realtime import server  # noqa: F401  (binds emit to the server outside Daphne too)
+
+    def send() -> None:
+        try:
+            async_to_sync(emit.dispatch)(list(events))
+        except Exception:
+            log.exception("sending %r after the commit failed", events)
+
+    transaction.on_commit(send)

@@ -11,7 +11,7 @@ import logging
 from django.conf import settings
 
 from . import actions
-from .realtime import connections
+from .realtime import connections, emit, revocation
 from .realtime.internal_bridge import run_internal_bridge
 from .services import endings, presence
 
@@ -31,6 +31,8 @@ async def ensure_started() -> None:
                 # are stale.
                 await actions.run(presence.presence_reset)
             asyncio.get_running_loop().create_task(run_internal_bridge())
+            channel = await revocation.subscribe()
+            asyncio.get_running_loop().create_task(revocation.run_revocation_bridge(emit.sio, channel))
             asyncio.get_running_loop().create_task(sweep_forever())
         finally:
             _started.set_result(None)

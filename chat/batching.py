@@ -11,6 +11,7 @@ many requests; when nothing is queued the task waits for the next `put`.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
@@ -48,7 +49,10 @@ class BatchQueue(Generic[T]):
     def _wake(self) -> None:
         self._wakeup.set()
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run())
+            # A context of its own: the first put may come from a sync view's
+            # async_to_sync (an admin action), whose context names an executor
+            # that is gone once the view returns; the task outlives it.
+            self._task = asyncio.get_running_loop().create_task(self._run(), context=contextvars.Context())
 
     async def _run(self) -> None:
         while True:

@@ -12,6 +12,8 @@ CONFLICT = "conflict"
 RATE_LIMITED = "rate_limited"
 UNKNOWN_EVENT = "unknown_event"
 INTERNAL = "internal"
+# A customer token that expired or was revoked (customer:join).
+INVALID_TOKEN = "invalid_token"
 
 
 class ChatError(Exception):

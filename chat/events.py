@@ -89,6 +89,20 @@ class QueueChanged(Event):
     """The queue's order or length changed: positions and listings are refreshed."""
 
 
+@dataclass(frozen=True, slots=True)
+class SocketsRevoked(Event):
+    """An identity was taken back: every process disconnects its matching sockets.
+
+    `kind` "agent": the agent's sockets (all of them, or only those opened
+    with `credential`, or with any credential of a kind such as "session:");
+    "customer": the customer's sockets.
+    """
+
+    kind: Literal["agent", "customer"]
+    id: int
+    credential: str | None = None
+
+
 ALL: tuple[type[Event], ...] = (
     MessageCreated,
     ConversationAssigned,
@@ -98,4 +112,5 @@ ALL: tuple[type[Event], ...] = (
     ReceiptsChanged,
     InternalMessageCreated,
     QueueChanged,
+    SocketsRevoked,
 )

@@ -18,9 +18,9 @@ from .models import Sender
 from .realtime import connections, emit, validation
 from .realtime.rooms import CUSTOMER_NS, customer_room
 from .realtime.server import after_ack, answer_unknown_events, on_event, on_message_event, sio
-from .services import endings, joins, receipts
+from .services import endings, identity, joins, receipts
 
-JOIN_FIELDS = frozenset({"name", "email", "topic", "token", "last_message_id"})
+JOIN_FIELDS = frozenset({"name", "email", "topic", "token", "last_message_id", "new_chat"})
 MESSAGE_FIELDS = frozenset({"text", "client_id"})
 TYPING_FIELDS = frozenset({"is_typing"})
 READ_FIELDS = frozenset({"up_to_id"})
@@ -73,7 +73,11 @@ async def join(sid, *args):
     email = validation.email(data)
     topic = validation.topic(data)
     last_message_id = validation.cursor(data, "last_message_id")
-    if token is None and state.customer_id is None:
+    if "new_chat" in data and validation.boolean(data, "new_chat"):
+        if name is None:
+            raise ChatError(INVALID_PAYLOAD, _("`name` is required to start a chat."))
+        result = await _start_over(sid, state, token, name, email, topic)
+    elif token is None and state.customer_id is None:
         if name is None:
             raise ChatError(INVALID_PAYLOAD, _("`name` is required to start a chat."))
         # A new visitor: placed together with everyone else starting now.
@@ -106,6 +110,29 @@ async def join(sid, *args):
         assigned = result.assigned
         after_ack(lambda: emit.assigned_to_socket(sid, assigned))
     return result.ack
+
+
+async def _start_over(sid, state, token, name, email, topic) -> joins.JoinResult:
+    """`new_chat`: leave the previous customer (revoked everywhere) for a new one."""
+    previous = state.customer_id
+    # Unbound while the service runs, so that the revocation it sends spares
+    # this socket: it moves to the new customer instead.
+    state.customer_id = None
+    try:
+        result = await actions.run(
+            identity.customer_start_over,
+            token=token,
+            customer_id=previous,
+            name=name,
+            email=email,
+            topic=topic,
+        )
+    except BaseException:
+        state.customer_id = previous
+        raise
+    if previous is not None:
+        await sio.leave_room(sid, customer_room(previous), namespace=CUSTOMER_NS)
+    return result
 
 
 def _stored(sid: str, message: dict) -> None:

@@ -178,6 +178,10 @@ if not DEBUG and "*" in SOCKETIO_CORS_ALLOWED_ORIGINS:
 SOCKETIO_PING_INTERVAL = env_float("SOCKETIO_PING_INTERVAL", 25.0)
 SOCKETIO_PING_TIMEOUT = env_float("SOCKETIO_PING_TIMEOUT", 20.0)
 
+# A customer token older than this (seconds) is refused; every join issues a
+# fresh one, so only a token left unused this long expires (docs/SECURITY.md).
+CUSTOMER_TOKEN_MAX_AGE = env_int("CUSTOMER_TOKEN_MAX_AGE", 7 * 24 * 3600)
+
 CHAT = {
     # An agent whose last socket is gone this long goes offline.
     "AGENT_GRACE_SECONDS": env_float("AGENT_GRACE_SECONDS", 60.0),

@@ -13,6 +13,7 @@ from playwright.async_api import expect
 from cs_project.testing.browser import screenshot_path
 from cs_project.testing.clients import Client, customer
 from cs_project.testing.pages import XSS, mine, new_context, open_chat, open_console, send, start, theirs
+from cs_project.testing.waits import eventually
 
 pytestmark = pytest.mark.live
 
@@ -286,3 +287,18 @@ async def test_customer_page_and_console_chat_in_two_browser_contexts(browser, c
     await console.screenshot(path=screenshot_path("console-with-customer"))
     assert page.dialogs == [] and console.dialogs == []
     assert page.errors == [] and console.errors == []
+
+
+async def test_logging_out_in_one_tab_signs_the_other_consoles_out(browser, chat_server):
+    page = await open_console(browser, chat_server, "ann")
+    other = await page.context.new_page()
+    await other.goto(chat_server.url + "/console/")
+    await expect(other.locator("#connection")).to_have_text("Connected", timeout=15000)
+    ann_sockets = "select sockets from agents_agentprofile where display_name='Ann'"
+    await eventually(lambda: chat_server.scalar(ann_sockets) == 2, what="both consoles logged in")
+    await page.click(".logout button")
+    await page.wait_for_url(re.compile(r".*/accounts/login/.*"))
+    # The server ended the other tab's socket; reconnecting is refused, so it signs in again.
+    await other.wait_for_url(re.compile(r".*/accounts/login/.*"), timeout=15000)
+    await eventually(lambda: chat_server.scalar(ann_sockets) == 0, what="no console socket left")
+    await page.context.close()

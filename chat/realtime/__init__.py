@@ -12,5 +12,6 @@
 | `engine_socket`  | python-engineio's socket without a task per frame                 |
 | `socket_json`    | orjson for every packet                                           |
 | `internal_bridge`| internal chat from the channel layer to this process's agents     |
+| `revocation`     | identities taken back: each process disconnects its own sockets   |
 | `patches`        | every upstream private method overridden or copied, fingerprinted |
 """

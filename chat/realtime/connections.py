@@ -32,6 +32,9 @@ class AgentSocket:
     agent_id: int
     name: str
     logged_in: bool = False
+    # What opened it (agents.identity): a logout or a token rotation ends
+    # only the sockets opened with that session or that token.
+    credential: str = ""
 
 
 customers: dict[str, CustomerSocket] = {}

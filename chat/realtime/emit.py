@@ -33,8 +33,9 @@ from ..events import (
     MessageCreated,
     QueueChanged,
     ReceiptsChanged,
+    SocketsRevoked,
 )
-from . import connections, socket_json
+from . import connections, revocation, socket_json
 from .rooms import AGENT_NS, AGENTS_ROOM, CUSTOMER_NS, agent_room, customer_room
 
 log = logging.getLogger(__name__)
@@ -261,6 +262,12 @@ async def _queue_changed(event: QueueChanged) -> None:
     request_queue_refresh()
 
 
+async def _revoked(event: SocketsRevoked) -> None:
+    # Through the channel layer: every process drops its own sockets
+    # (chat.realtime.revocation).
+    await revocation.publish(event.kind, event.id, event.credential)
+
+
 HANDLERS: dict[type[Event], Callable[[Event], Awaitable[None]]] = {
     MessageCreated: _message,
     ConversationAssigned: _assigned,
@@ -270,6 +277,7 @@ HANDLERS: dict[type[Event], Callable[[Event], Awaitable[None]]] = {
     ConversationTakenAway: _taken_away,
     InternalMessageCreated: _internal,
     QueueChanged: _queue_changed,
+    SocketsRevoked: _revoked,
 }
 # An event type without a handler fails here, at import, not after a commit.
 if set(HANDLERS) != set(ALL):

@@ -16,7 +16,7 @@ from customers import tokens
 from customers.models import Customer
 
 from .. import assignment, selectors
-from ..errors import FORBIDDEN, INVALID_PAYLOAD, ChatError
+from ..errors import FORBIDDEN, INVALID_PAYLOAD, INVALID_TOKEN, ChatError
 from ..events import AgentStateChanged, ConversationAssigned, MessageCreated, QueueChanged
 from ..models import Conversation, ConversationStatus, Message, Sender
 from ..outbox import record
@@ -80,7 +80,8 @@ def customer_join(
             else None
         )
         if customer is None:
-            raise ChatError(FORBIDDEN, _("The token is not valid here; join without one."))
+            # Expired, revoked, or never issued here.
+            raise ChatError(INVALID_TOKEN, _("The token is no longer valid; join without one."))
         if customer_id is not None and customer.id != customer_id:
             raise ChatError(FORBIDDEN, _("This socket belongs to another customer."))
     elif customer_id is not None:

@@ -52,6 +52,7 @@ PROTOCOL_CODES = frozenset(
         "rate_limited",
         "unknown_event",
         "internal",
+        "invalid_token",  # customer:join with an expired, revoked or forged token
     }
 )
 INVALID, TOO_LARGE = "invalid_payload", "too_large"

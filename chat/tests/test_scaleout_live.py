@@ -14,6 +14,7 @@ import pytest
 from cs_project.testing.clients import Client, agent
 from cs_project.testing.database import prepare_database
 from cs_project.testing.server import base_env, launch
+from cs_project.testing.waits import eventually
 
 pytestmark = pytest.mark.live
 
@@ -134,3 +135,70 @@ async def test_assignment_is_atomic_and_messages_cross_processes(two_servers):
 
     for c in [tab, ann, ben, *(c for c, _ in joined)]:
         await c.disconnect()
+
+
+async def _admin_session(server, username: str, password: str):
+    """An HTTP session signed in to admin on `server` through its login form."""
+    import aiohttp
+
+    http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    async with http.get(f"{server.url}/admin/login/") as page:
+        assert page.status == 200
+    csrf = next(c.value for c in http.cookie_jar if c.key == "csrftoken")
+    async with http.post(
+        f"{server.url}/admin/login/?next=/admin/",
+        data={"username": username, "password": password, "csrfmiddlewaretoken": csrf, "next": "/admin/"},
+        headers={"Referer": f"{server.url}/admin/login/"},
+        allow_redirects=False,
+    ) as response:
+        assert response.status == 302, await response.text()
+    return http
+
+
+async def test_revocations_reach_the_sockets_of_every_process(two_servers):
+    (one, two), database_url = two_servers
+    import psycopg
+
+    with psycopg.connect(database_url) as db:  # test set-up: bill is a supervisor
+        db.execute("update auth_user set is_staff=true, is_superuser=true where username='bill'")
+    # Ben and a tab of Carla's on process two; the changes are made through process one.
+    ben, _ = await agent(two, "ben")
+    carla = await Client(one, "/customer").connect()
+    join = await carla.call("customer:join", {"name": "Carla"})
+    assert join["ok"], join
+    carla_elsewhere = await Client(two, "/customer").connect(auth={"token": join["token"]})
+
+    http = await _admin_session(one, "bill", "bill-pass")
+    async with http:
+        csrf = next(c.value for c in http.cookie_jar if c.key == "csrftoken")
+        async with http.post(
+            f"{one.url}/admin/agents/agentprofile/",
+            data={
+                "action": "deactivate",
+                "_selected_action": str(two.agents["ben"]["id"]),
+                "csrfmiddlewaretoken": csrf,
+            },
+            headers={"Referer": f"{one.url}/admin/agents/agentprofile/"},
+        ) as response:
+            assert response.status == 200
+    await eventually(lambda: not ben.connected, what="Ben's socket on the other process closed")
+    with psycopg.connect(database_url) as db:
+        await eventually(
+            lambda: (
+                db.execute(
+                    "select sockets from agents_agentprofile where id=%s", (two.agents["ben"]["id"],)
+                ).fetchone()[0]
+                == 0
+            ),
+            what="Ben's presence down to 0",
+        )
+
+    restart = await carla.call("customer:join", {"token": join["token"], "new_chat": True, "name": "Dora"})
+    assert restart["ok"], restart
+    await eventually(
+        lambda: not carla_elsewhere.connected, what="the previous visitor's tab on process two closed"
+    )
+    assert carla.connected
+    for server in (one, two):
+        assert "Traceback" not in server.log()
+    await carla.disconnect()

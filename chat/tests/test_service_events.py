@@ -16,11 +16,11 @@ from django.utils import timezone
 from agents.models import AgentProfile
 from agents.services import agent_create
 from chat import events as ev
-from chat import outbox
+from chat import outbox, selectors
 from chat.errors import ChatError
 from chat.message_store import Draft, Stored, store_batch
 from chat.models import Conversation, Message
-from chat.services import endings, internal, joins, presence, queue, receipts
+from chat.services import endings, identity, internal, joins, presence, queue, receipts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -122,7 +122,7 @@ def test_a_resume_marks_the_agents_messages_delivered():
 def test_a_join_with_a_forged_token_is_refused():
     refused(
         joins.customer_join,
-        "forbidden",
+        "invalid_token",
         token="not-a-token",
         customer_id=None,
         name=None,
@@ -146,6 +146,68 @@ def test_reopening_after_the_end_places_a_new_conversation():
         ev.QueueChanged,
     ]
     assert events[0].conversation["id"] == new_id and events[0].agent_id == ann
+
+
+# --- identities taken back ---------------------------------------------------------
+
+
+def test_starting_over_revokes_the_previous_customer_and_ends_its_chat():
+    ann = make_agent("ann", capacity=5)
+    joined = start()
+    token = joined.ack["token"]
+    result, events = announced(
+        identity.customer_start_over, token=token, customer_id=None, name="Dora", email=None, topic=None
+    )
+    assert result.customer_id != joined.customer_id and result.ack["customer"]["name"] == "Dora"
+    assert kinds(events) == [
+        ev.MessageCreated,
+        ev.ConversationEnded,
+        ev.AgentStateChanged,
+        ev.SocketsRevoked,
+        ev.ConversationAssigned,
+        ev.MessageCreated,
+        ev.AgentStateChanged,
+    ]
+    assert events[1] == ev.ConversationEnded(joined.conversation_id, "customer_left", joined.customer_id, ann)
+    assert events[3] == ev.SocketsRevoked(kind="customer", id=joined.customer_id)
+    # The previous token no longer works anywhere; the new one does.
+    refused(
+        joins.customer_join,
+        "invalid_token",
+        token=token,
+        customer_id=None,
+        name=None,
+        email=None,
+        topic=None,
+        last_message_id=None,
+    )
+    assert selectors.customer_by_token(token=token) is None
+    assert selectors.customer_by_token(token=result.ack["token"])[0] == result.customer_id
+
+
+def test_starting_over_with_another_customers_token_is_refused():
+    carla, dora = start("Carla"), start("Dora")
+    refused(
+        identity.customer_start_over,
+        "forbidden",
+        token=dora.ack["token"],
+        customer_id=carla.customer_id,
+        name="Eve",
+        email=None,
+        topic=None,
+    )
+    assert selectors.customer_by_token(token=dora.ack["token"]) is not None
+
+
+def test_a_supervisor_revokes_a_customers_tokens():
+    joined = start()
+    _, events = announced(identity.customer_tokens_revoke, customer_id=joined.customer_id)
+    assert kinds(events) == [ev.MessageCreated, ev.ConversationEnded, ev.QueueChanged, ev.SocketsRevoked]
+    assert events[1].reason == "closed_by_supervisor"
+    assert selectors.customer_by_token(token=joined.ack["token"]) is None
+    # Nothing open any more: revoking again only revokes.
+    _, events = announced(identity.customer_tokens_revoke, customer_id=joined.customer_id)
+    assert kinds(events) == [ev.SocketsRevoked]
 
 
 # --- endings -------------------------------------------------------------------------

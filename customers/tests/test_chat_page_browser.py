@@ -426,27 +426,36 @@ async def test_customer_ends_the_chat_and_starts_a_new_one(browser, chat_server)
     await expect(tab2.locator("#ended-text")).to_have_text("You ended this chat.")
     await page.screenshot(path=screenshot_path("customer-ended"))
 
-    # "Start a new chat" clears the window; a reload keeps it clear.
+    # "Start a new chat" starts over as a new visitor (a shared computer):
+    # the start form again, empty, also after a reload.
+    erin_id = chat_server.scalar("select customer_id from chat_conversation where id = ?", (first,))
+    erin_key = chat_server.scalar("select token_key from customers_customer where id = ?", (erin_id,))
     await page.click("#restart")
-    await expect(page.locator("#composer")).to_be_visible()
-    await expect(page.locator("#ended")).to_be_hidden()
-    await expect(page.locator("#messages li")).to_have_count(0)
+    await expect(page.locator("#start-form")).to_be_visible()
+    await expect(page.locator("#start-name")).to_have_value("")
+    await expect(page.locator("#conversation")).to_be_hidden()
     await page.reload()
-    await expect(page.locator("#composer")).to_be_visible()
-    await expect(page.locator("#head-sub")).to_have_text("Write a message to start a new chat.")
+    await expect(page.locator("#start-form")).to_be_visible()
     await expect(page.locator("#messages li")).to_have_count(0)
     assert chat_server.scalar("select count(*) from chat_conversation") == 1
 
-    # The next message opens a new conversation, assigned as usual.
-    await send(page, "A new question")
+    # Starting revokes the previous visitor's token and opens a new customer's chat.
+    await start(page, "Fay")
     new = await ann.wait_for("customer:new", count=2)
     second = new["conversation"]["id"]
     assert second != first and new["conversation"]["status"] == "active"
+    assert new["conversation"]["customer"]["name"] == "Fay"
+    assert new["conversation"]["customer"]["id"] != erin_id
     await expect(page.locator("#head-title")).to_have_text("You're chatting with Ann")
+    await expect(page.locator("#messages li.mine")).to_have_count(0)
+    assert chat_server.scalar("select token_key from customers_customer where id = ?", (erin_id,)) != erin_key
+    await send(page, "A new question")
+    await ann.wait_for("customer:message", lambda m: m["text"] == "A new question")
     await expect(mine(page).locator(".text")).to_have_text(["A new question"])
     assert chat_server.scalar("select count(*) from chat_conversation") == 2
 
-    # The second tab follows to the new conversation, and works in it.
+    # The second tab (the previous visitor's, disconnected by the server)
+    # follows to the new chat, and works in it.
     await expect(tab2.locator("#head-title")).to_have_text("You're chatting with Ann")
     await expect(mine(tab2).locator(".text")).to_have_text(["A new question"])
     await expect(tab2.locator("#composer")).to_be_visible()

@@ -107,9 +107,13 @@ socket.on("connect", async () => {
   refresh("#roster");
 });
 
-socket.on("disconnect", () => {
+socket.on("disconnect", (reason) => {
   setConnection("Offline", "bad");
   $("#offline-banner").classList.remove("hidden");
+  // The server ended this socket (a logout elsewhere in this session, the
+  // account deactivated): socket.io does not retry by itself. Connecting
+  // again either works or is refused `unauthorized`, which goes to the login.
+  if (reason === "io server disconnect") setTimeout(() => socket.connect(), 1000);
 });
 
 socket.on("connect_error", (err) => {

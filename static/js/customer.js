@@ -4,7 +4,12 @@
 // - The signed token lives in localStorage, so a reload, a second tab or a
 //   dropped network resumes the same conversation: connect with it, then
 //   customer:join {token, last_message_id} and merge the returned messages
-//   (deduplicated by id, shown in id order).
+//   (deduplicated by id, shown in id order). Every join answers with a
+//   fresh token (tokens expire when left unused), which replaces the stored one.
+// - "Start a new chat" after an end starts over as a new visitor: the start
+//   form again, then customer:join {new_chat: true, token: <the previous
+//   one>, name...}, which revokes the previous visitor's token on the
+//   server. On a shared computer the next visitor cannot resume it.
 // - Messages are written to a localStorage outbox first, each with a
 //   client_id, and sent one at a time, oldest first, whenever the socket is
 //   joined. An item leaves the outbox only when the server acknowledged it;
@@ -14,6 +19,7 @@
 import { emitWithAck, failure } from "./lib/acks.js";
 import { el } from "./lib/dom.js";
 import { endReasonText } from "./lib/end_reasons.js";
+import { gettext } from "./lib/i18n.js";
 import { newClientId } from "./lib/ids.js";
 import {
   advanceTicks,
@@ -31,6 +37,9 @@ const OUTBOX_KEY = "cs.customer.outbox";
 // The id of an ended conversation the customer chose to leave behind with
 // "Start a new chat": it is not shown again, even after a reload.
 const DISMISSED_KEY = "cs.customer.dismissed";
+// The token of the visitor who chose "Start a new chat", until the next
+// start revokes it on the server.
+const PREVIOUS_KEY = "cs.customer.previous";
 
 const AGENT_TYPING_MAX_MS = 8000;
 const RETRY_MS = 1500;
@@ -93,6 +102,7 @@ const store = {
 
 const state = {
   token: store.get(TOKEN_KEY),
+  previousToken: store.get(PREVIOUS_KEY),
   socket: null,
   joined: false,
   joining: false,
@@ -474,6 +484,10 @@ async function join() {
     if (state.maxId) payload.last_message_id = state.maxId;
   } else if (state.pendingStart) {
     payload = Object.assign({}, state.pendingStart);
+    if (state.previousToken) {
+      payload.token = state.previousToken;
+      payload.new_chat = true;
+    }
   } else {
     return;
   }
@@ -487,6 +501,10 @@ async function join() {
     const code = ack.error && ack.error.code;
     if (code === "timeout" || TRANSIENT.has(code)) {
       setTimeout(join, RETRY_MS);
+    } else if (payload.new_chat) {
+      state.pendingStart = null;
+      forgetPrevious();
+      showStart((ack.error && ack.error.message) || gettext("That didn't work. Please try again."));
     } else if (payload.token) {
       forgetToken();
       showStart("We couldn't find your previous chat. Please start a new one.");
@@ -496,8 +514,9 @@ async function join() {
     }
     return;
   }
-  const fresh = !payload.token;
+  const fresh = !payload.token || payload.new_chat;
   state.pendingStart = null;
+  if (payload.new_chat) forgetPrevious();
   setToken(ack.token);
   state.joined = true;
   showConversation();
@@ -528,16 +547,28 @@ function setToken(token) {
   if (state.socket) state.socket.auth = { token };
 }
 
+function forgetPrevious() {
+  state.previousToken = null;
+  store.remove(PREVIOUS_KEY);
+}
+
+// Forget this page's conversation. What is stored is shared with the other
+// tabs: it goes only if it is still this token's (another tab may have
+// started a new chat meanwhile).
 function forgetToken() {
+  const forgotten = state.token;
+  const stored = store.get(TOKEN_KEY);
   state.token = null;
   state.joined = false;
   state.conversationId = null;
   state.dismissedId = 0;
   state.maxId = 0;
   state.readUpTo = 0;
-  store.remove(TOKEN_KEY);
-  store.remove(OUTBOX_KEY);
-  store.remove(DISMISSED_KEY);
+  if (!stored || stored === forgotten) {
+    store.remove(TOKEN_KEY);
+    store.remove(OUTBOX_KEY);
+    store.remove(DISMISSED_KEY);
+  }
   if (state.socket) state.socket.auth = {};
   ui.list.replaceChildren();
 }
@@ -703,13 +734,18 @@ ui.endYes.addEventListener("click", async () => {
   }
 });
 
+// Start over as a new visitor: the start form, empty; its join revokes this
+// visitor's token (kept until then as the previous one). The socket is
+// closed meanwhile, so nothing of the previous visitor reaches this page.
 ui.restart.addEventListener("click", () => {
-  if (state.conversationId) {
-    state.dismissedId = Math.max(state.dismissedId, state.conversationId);
-    store.set(DISMISSED_KEY, String(state.dismissedId));
-  }
-  enterFresh();
-  ui.input.focus();
+  const previous = state.token || state.previousToken;
+  forgetToken();
+  state.previousToken = previous;
+  if (previous) store.set(PREVIOUS_KEY, previous);
+  state.ticks = { delivered: 0, read: 0 };
+  if (state.socket && state.socket.connected) state.socket.disconnect();
+  ui.startForm.reset();
+  showStart();
 });
 
 document.addEventListener("visibilitychange", markRead);
@@ -722,12 +758,20 @@ window.addEventListener("offline", () => {
   if (state.socket.io.engine) state.socket.io.engine.close();
 });
 
-// Another tab started a chat while this one shows the start form: follow it.
+// Another tab started a chat while this one shows the start form: follow it
+// (not after "Start a new chat" here: this tab's start will revoke that one).
+// Another tab's join renewed the token, or started over as a new visitor:
+// use the newest (after a new chat the server disconnects this tab, which
+// then reconnects with it and shows the new conversation).
 window.addEventListener("storage", (event) => {
-  if (event.key === TOKEN_KEY && event.newValue && !state.token && !state.pendingStart) {
+  if (event.key !== TOKEN_KEY || !event.newValue) return;
+  if (!state.token && !state.pendingStart && !state.previousToken) {
     state.token = event.newValue;
     showConversation();
     connect();
+  } else if (state.token && event.newValue !== state.token) {
+    state.token = event.newValue;
+    if (state.socket) state.socket.auth = { token: event.newValue };
   }
 });
 
