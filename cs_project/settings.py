@@ -99,7 +99,7 @@ WSGI_APPLICATION = None
 # writer's own). NORMAL (with WAL): a commit is not synced, so a power loss or
 # an OS crash can lose the last transactions committed before it; a process
 # crash loses nothing. FULL: every commit waits for an fsync of the WAL.
-SQLITE_SYNCHRONOUS = os.environ.get("SQLITE_SYNCHRONOUS", "NORMAL").strip().upper()
+SQLITE_SYNCHRONOUS = (os.environ.get("SQLITE_SYNCHRONOUS") or "NORMAL").strip().upper()
 if SQLITE_SYNCHRONOUS not in ("NORMAL", "FULL"):
     raise ImproperlyConfigured(
         f"SQLITE_SYNCHRONOUS must be NORMAL or FULL, not {os.environ.get('SQLITE_SYNCHRONOUS')!r}."
