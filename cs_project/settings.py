@@ -111,12 +111,12 @@ if SQLITE_SYNCHRONOUS not in ("NORMAL", "FULL"):
 # everything forever. A year: transcripts are a business record that
 # customers and supervisors come back to for months.
 RETENTION_DAYS = env_float("RETENTION_DAYS", 365.0)
-# The sweeper applies it (at most once per interval, in batches of
-# RETENTION_BATCH conversations, one short transaction each); off, run
-# `manage.py queue purge` from cron instead.
+# The sweeper applies it (at most once per interval, in batches of at most
+# RETENTION_BATCH rows of each kind, messages included, one short transaction
+# each); off, run `manage.py queue purge` from cron instead.
 RETENTION_SWEEP = env_bool("RETENTION_SWEEP", True)
 RETENTION_INTERVAL_SECONDS = env_float("RETENTION_INTERVAL_SECONDS", 3600.0)
-RETENTION_BATCH = env_int("RETENTION_BATCH", 100)
+RETENTION_BATCH = env_int("RETENTION_BATCH", 1000)
 if RETENTION_DAYS < 0 or RETENTION_BATCH < 1 or RETENTION_INTERVAL_SECONDS <= 0:
     raise ImproperlyConfigured(
         "RETENTION_DAYS must be 0 or more, RETENTION_BATCH 1 or more, RETENTION_INTERVAL_SECONDS above 0."

@@ -13,8 +13,8 @@
 - expired sessions (Django keeps them until `clearsessions`).
 
 Each batch is one short transaction of at most `batch` rows of each kind
-(conversations counted with their messages): SQLite has one writer, and the
-message writer must not wait behind a long delete. Candidates are found by
+(messages, conversations, internal messages, customers, sessions): SQLite
+has one writer, and the message writer must not wait behind a long delete. Candidates are found by
 plain reads first; the write lock is taken only when there is something to
 delete. Nothing here is announced: what it deletes has ended.
 """
@@ -124,14 +124,14 @@ def _expired_sessions():
     return Session.objects.filter(expire_date__lt=timezone.now())
 
 
-def _ids(queryset, limit: int, skip: frozenset = frozenset()) -> list:
-    """The first `limit` primary keys of `queryset`, leaving out `skip`.
+def _ids(queryset, limit: int, skip: frozenset = frozenset(), order: tuple = ("pk",)) -> list:
+    """The first `limit` primary keys of `queryset` (by `order`), leaving out `skip`.
 
     `skip` (the connected customers, thousands of them) is left out here
     rather than in SQL, where it would be one parameter per id.
     """
     if not skip:
-        return list(queryset.order_by("pk").values_list("pk", flat=True)[:limit])
+        return list(queryset.order_by(*order).values_list("pk", flat=True)[:limit])
     ids = []
     for pk in queryset.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=max(limit, 100)):
         if pk not in skip:
@@ -154,9 +154,12 @@ def _count_ids(queryset, skip: frozenset) -> int:
 
 
 def _purge_batch(cutoff: datetime, batch: int, connected: frozenset) -> tuple[Purged, bool]:
-    """One transaction of at most `batch` rows of each kind; and whether any kind filled it."""
+    """One transaction of at most `batch` rows of each kind; and whether any kind filled it
+    (more may be left)."""
     found = {
-        "conversations": _ids(_old_conversations(cutoff), batch),
+        # In no order: any old ones will do, and the index on status then
+        # stops at the first `batch` instead of sorting every ended one.
+        "conversations": _ids(_old_conversations(cutoff), batch, order=()),
         "internal": _ids(_loose_internal(cutoff), batch),
         # Customers whose conversations go in this batch are found again below.
         "customers": _ids(_orphans(cutoff), batch, skip=connected),
@@ -167,14 +170,26 @@ def _purge_batch(cutoff: datetime, batch: int, connected: frozenset) -> tuple[Pu
     deleted = Purged()
     with transaction.atomic():
         # Checked again under the write lock: nothing can have reopened since.
-        conversation_ids = _ids(_old_conversations(cutoff).filter(id__in=found["conversations"]), batch)
-        customer_ids = (
-            set(Conversation.objects.filter(id__in=conversation_ids).values_list("customer_id", flat=True))
-            - connected
+        conversation_ids = _ids(
+            _old_conversations(cutoff).filter(id__in=found["conversations"]), batch, order=()
         )
-        notes = _delete(InternalMessage.objects.filter(conversation_id__in=conversation_ids))
-        deleted.messages = _delete(Message.objects.filter(conversation_id__in=conversation_ids))
-        deleted.conversations = _delete(Conversation.objects.filter(id__in=conversation_ids))
+        # At most `batch` messages, however long the conversations: a
+        # conversation goes once its last message has gone, maybe a few
+        # batches later.
+        message_ids = list(
+            Message.objects.filter(conversation_id__in=conversation_ids)
+            .order_by("conversation_id", "id")  # msg_conv_id_idx: one conversation after another
+            .values_list("id", flat=True)[:batch]
+        )
+        deleted.messages = _delete(Message.objects.filter(id__in=message_ids))
+        emptied = dict(
+            Conversation.objects.filter(id__in=conversation_ids)
+            .filter(~Exists(Message.objects.filter(conversation=OuterRef("pk"))))
+            .values_list("id", "customer_id")
+        )
+        customer_ids = set(emptied.values()) - connected
+        notes = _delete(InternalMessage.objects.filter(conversation_id__in=list(emptied)))
+        deleted.conversations = _delete(Conversation.objects.filter(id__in=list(emptied)))
         loose = _delete(_loose_internal(cutoff).filter(id__in=found["internal"]))
         deleted.internal_messages = notes + loose
         # Locked (PostgreSQL) so that a join resuming one of them waits and
@@ -187,7 +202,7 @@ def _purge_batch(cutoff: datetime, batch: int, connected: frozenset) -> tuple[Pu
         )
         deleted.customers = _delete(Customer.objects.filter(id__in=list(candidates)))
         deleted.sessions = _delete(_expired_sessions().filter(pk__in=found["sessions"]))
-    full = any(len(ids) >= batch for ids in found.values())
+    full = len(message_ids) >= batch or any(len(ids) >= batch for ids in found.values())
     return deleted, full
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
@@ -153,19 +154,27 @@ def test_dry_run_counts_what_a_purge_deletes_and_deletes_nothing(world):
 
 def test_batches_are_bounded_and_report_progress(agents):
     for i in range(5):
-        conversation(customer(f"C{i}", 400), ConversationStatus.ENDED, 400)
-    seen = []
-    result = conversations_purge(older_than=retention_cutoff(DAYS), batch=2, progress=seen.append)
-    assert [p.conversations for p in seen] == [2, 4, 5]
-    assert result.conversations == 5 and result.customers == 5 and result.complete
-    assert not Conversation.objects.exists()
+        conversation(customer(f"C{i}", 400), ConversationStatus.ENDED, 400)  # two messages each
+    seen = [Purged()]
+    result = conversations_purge(older_than=retention_cutoff(DAYS), batch=3, progress=seen.append)
+    steps = list(pairwise(seen))
+    assert len(steps) >= 4  # ten messages, at most three a batch
+    for before, after in steps:
+        assert 0 < after.messages - before.messages <= 3
+        assert after.conversations - before.conversations <= 3
+    assert result.conversations == 5 and result.messages == 10 and result.customers == 5
+    assert result.complete and not Conversation.objects.exists()
 
 
 def test_max_batches_stops_early_and_says_so(agents):
-    for i in range(3):
-        conversation(customer(f"C{i}", 400), ConversationStatus.ENDED, 400)
+    for i in range(2):
+        conversation(customer(f"C{i}", 400), ConversationStatus.ENDED, 400)  # two messages each
     first = conversations_purge(older_than=retention_cutoff(DAYS), batch=2, max_batches=1)
-    assert (first.conversations, first.complete) == (2, False)
-    assert Conversation.objects.count() == 1
+    # The first conversation's two messages, then the conversation itself.
+    assert (first.messages, first.conversations, first.complete) == (2, 1, False)
+    assert Conversation.objects.count() == 1 and Message.objects.count() == 2
     rest = conversations_purge(older_than=retention_cutoff(DAYS), batch=2, max_batches=1)
-    assert (rest.conversations, rest.complete) == (1, True)
+    assert (rest.messages, rest.conversations, rest.complete) == (2, 1, False)
+    last = conversations_purge(older_than=retention_cutoff(DAYS), batch=2, max_batches=1)
+    assert last == Purged()
+    assert not Conversation.objects.exists() and not Customer.objects.exists()
