@@ -72,7 +72,7 @@ def test_purge_deletes_only_old_ended_conversations_and_dry_run_deletes_nothing(
     )
     assert Conversation.objects.count() == 3
     out = run("purge", "--days", "90", "--batch", "1")
-    assert "deleted 1/1 conversations" in out
+    assert "deleted 1/1 conversations, 1/1 messages\n" in out
     assert out.endswith(
         "deleted 1 conversations, 1 messages, 0 internal messages, 0 customers, 0 expired sessions\n"
     )

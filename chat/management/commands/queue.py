@@ -102,8 +102,13 @@ class Command(BaseCommand):
 
         def progress(done: retention.Purged) -> None:
             self.stdout.write(
-                _("deleted %(done)d/%(total)d conversations")
-                % {"done": done.conversations, "total": would.conversations}
+                _("deleted %(done)d/%(total)d conversations, %(messages)d/%(all)d messages")
+                % {
+                    "done": done.conversations,
+                    "total": would.conversations,
+                    "messages": done.messages,
+                    "all": would.messages,
+                }
             )
 
         done = retention.conversations_purge(older_than=cutoff, batch=batch, progress=progress)
