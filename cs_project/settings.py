@@ -116,7 +116,7 @@ RETENTION_DAYS = env_float("RETENTION_DAYS", 365.0)
 # each); off, run `manage.py queue purge` from cron instead.
 RETENTION_SWEEP = env_bool("RETENTION_SWEEP", True)
 RETENTION_INTERVAL_SECONDS = env_float("RETENTION_INTERVAL_SECONDS", 3600.0)
-RETENTION_BATCH = env_int("RETENTION_BATCH", 1000)
+RETENTION_BATCH = env_int("RETENTION_BATCH", 200)
 if RETENTION_DAYS < 0 or RETENTION_BATCH < 1 or RETENTION_INTERVAL_SECONDS <= 0:
     raise ImproperlyConfigured(
         "RETENTION_DAYS must be 0 or more, RETENTION_BATCH 1 or more, RETENTION_INTERVAL_SECONDS above 0."
