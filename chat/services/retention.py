@@ -21,6 +21,7 @@ delete. Nothing here is announced: what it deletes has ended.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
@@ -69,13 +70,15 @@ def conversations_purge(
     connected_customer_ids: Collection[int] = (),
     dry_run: bool = False,
     max_batches: int | None = None,
+    pause_seconds: float = 0.0,
     progress: Callable[[Purged], None] | None = None,
 ) -> Purged:
     """Delete what ended or was last used before `older_than`, `batch` rows at a time.
 
     One transaction per batch; `progress(totals so far)` after each one.
     `max_batches` stops early (`complete` False when more is left): the
-    sweeper does one batch per pass. `dry_run` counts what would go and
+    sweeper does one batch per pass. `pause_seconds` between batches lets
+    the other writers of a running server take the lock in between. `dry_run` counts what would go and
     deletes nothing. `connected_customer_ids` are kept whatever their age.
     """
     if batch < 1:
@@ -96,6 +99,8 @@ def conversations_purge(
         if max_batches is not None and done >= max_batches:
             total.complete = False
             return total
+        if pause_seconds > 0:
+            time.sleep(pause_seconds)
 
 
 def _old_conversations(cutoff: datetime):

@@ -36,6 +36,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch", type=int, default=None, help="purge: rows per transaction (default RETENTION_BATCH)."
         )
+        parser.add_argument(
+            "--pause", type=float, default=0.1, help="purge: seconds between transactions (0.1)."
+        )
 
     def handle(self, *args, action, **options):
         try:
@@ -85,7 +88,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"closed {closed}")
 
-    def do_purge(self, *, days, dry_run, batch, **unused):
+    def do_purge(self, *, days, dry_run, batch, pause, **unused):
         if days is None:
             days = settings.RETENTION_DAYS
         if days <= 0:
@@ -111,7 +114,9 @@ class Command(BaseCommand):
                 }
             )
 
-        done = retention.conversations_purge(older_than=cutoff, batch=batch, progress=progress)
+        done = retention.conversations_purge(
+            older_than=cutoff, batch=batch, pause_seconds=max(pause, 0.0), progress=progress
+        )
         self.stdout.write(_("deleted %(what)s") % {"what": _describe(done)})
 
 
