@@ -93,6 +93,35 @@ TEMPLATES = [
 ASGI_APPLICATION = "cs_project.asgi.application"
 WSGI_APPLICATION = None
 
+# --- Data kept: durability and retention (docs/SECURITY.md, "Data kept") ---
+
+# SQLite's `synchronous` level, on every connection (Django's and the message
+# writer's own). NORMAL (with WAL): a commit is not synced, so a power loss or
+# an OS crash can lose the last transactions committed before it; a process
+# crash loses nothing. FULL: every commit waits for an fsync of the WAL.
+SQLITE_SYNCHRONOUS = (os.environ.get("SQLITE_SYNCHRONOUS") or "NORMAL").strip().upper()
+if SQLITE_SYNCHRONOUS not in ("NORMAL", "FULL"):
+    raise ImproperlyConfigured(
+        f"SQLITE_SYNCHRONOUS must be NORMAL or FULL, not {os.environ.get('SQLITE_SYNCHRONOUS')!r}."
+    )
+
+# Ended conversations (by `ended_at`), with their messages and the internal
+# notes tied to them, internal messages, and customers with nothing left are
+# deleted once older than this many days (a fraction allowed); 0 keeps
+# everything forever. A year: transcripts are a business record that
+# customers and supervisors come back to for months.
+RETENTION_DAYS = env_float("RETENTION_DAYS", 365.0)
+# The sweeper applies it (at most once per interval, in batches of at most
+# RETENTION_BATCH rows of each kind, messages included, one short transaction
+# each); off, run `manage.py queue purge` from cron instead.
+RETENTION_SWEEP = env_bool("RETENTION_SWEEP", True)
+RETENTION_INTERVAL_SECONDS = env_float("RETENTION_INTERVAL_SECONDS", 3600.0)
+RETENTION_BATCH = env_int("RETENTION_BATCH", 200)
+if RETENTION_DAYS < 0 or RETENTION_BATCH < 1 or RETENTION_INTERVAL_SECONDS <= 0:
+    raise ImproperlyConfigured(
+        "RETENTION_DAYS must be 0 or more, RETENTION_BATCH 1 or more, RETENTION_INTERVAL_SECONDS above 0."
+    )
+
 # SQLite: WAL so readers never wait for the writer; IMMEDIATE transactions
 # so two writers queue on the busy timeout instead of failing on upgrade.
 SQLITE_PATH = os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3"))
@@ -104,7 +133,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = None  # opening costs the PRAGMAs
     DATABASES["default"]["OPTIONS"] = {
-        "init_command": ("PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA temp_store=MEMORY;"),
+        "init_command": (
+            f"PRAGMA journal_mode=WAL;PRAGMA synchronous={SQLITE_SYNCHRONOUS};PRAGMA temp_store=MEMORY;"
+        ),
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }

@@ -28,6 +28,7 @@ import logging
 import sqlite3
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.db import connection
 
 from .batch import Outcome, Reaches, store_usual_batch
@@ -65,7 +66,9 @@ class InlineStore:
     def __init__(self, path: str) -> None:
         # Autocommit mode: the transaction is begun and ended explicitly.
         self._db = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        # Django's init_command PRAGMAs (cs_project/settings.py); WAL is the file's own.
+        self._db.execute(f"PRAGMA synchronous={settings.SQLITE_SYNCHRONOUS}")
+        self._db.execute("PRAGMA temp_store=MEMORY")
         self._db.execute("PRAGMA wal_autocheckpoint=0")
         self._cursor = _QmarkCursor(self._db.cursor())
 

@@ -15,6 +15,8 @@ They are synchronous: the async transport calls them through
 | `receipts`  | delivered and read marks                                     |
 | `internal`  | internal chat between agents                                 |
 | `presence`  | agents' sockets, status and capacity                         |
+| `identity`  | customer tokens revoked                                      |
+| `retention` | what is older than the retention period, deleted in batches  |
 
 Messages themselves are stored by `chat.message_store` (the writer's group
 commit), not here.

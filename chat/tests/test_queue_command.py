@@ -65,11 +65,33 @@ def test_purge_deletes_only_old_ended_conversations_and_dry_run_deletes_nothing(
             text="hi",
             created_at=timezone.now(),
         )
-    assert "would delete 1 conversations and 1 messages (dry run)" in run(
-        "purge", "--days", "90", "--dry-run"
+    # The old conversation's customer has nothing left, but was created just now: kept.
+    assert run("purge", "--days", "90", "--dry-run").endswith(
+        "would delete 1 conversations, 1 messages, 0 internal messages, 0 customers,"
+        " 0 expired sessions (dry run)\n"
     )
     assert Conversation.objects.count() == 3
-    assert "deleted 1 conversations and 1 messages" in run("purge", "--days", "90")
+    out = run("purge", "--days", "90", "--batch", "1")
+    assert "deleted 1/1 conversations, 1/1 messages\n" in out
+    assert out.endswith(
+        "deleted 1 conversations, 1 messages, 0 internal messages, 0 customers, 0 expired sessions\n"
+    )
     assert set(Conversation.objects.values_list("id", flat=True)) == {recent.id, waiting[2].id}
     with pytest.raises(CommandError):
         run("purge", "--days", "0")
+    with pytest.raises(CommandError):
+        run("purge", "--batch", "0")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_purge_defaults_to_the_retention_setting(waiting, settings):
+    settings.RETENTION_DAYS = 0.5
+    conversation = waiting[0]
+    conversation.status = ConversationStatus.ENDED
+    conversation.queue_order = None
+    conversation.ended_at = timezone.now() - timedelta(days=1)
+    conversation.save()
+    assert "deleted 1 conversations" in run("purge")
+    settings.RETENTION_DAYS = 0
+    with pytest.raises(CommandError, match="keeps everything"):
+        run("purge")

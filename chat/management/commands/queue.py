@@ -2,33 +2,43 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from agents.models import AgentProfile
 from chat.actions import run_from_sync
 from chat.errors import ChatError
-from chat.models import Conversation, ConversationStatus, Message
-from chat.services import endings, presence, queue
+from chat.models import Conversation, ConversationStatus
+from chat.services import endings, presence, queue, retention
 
 
 class Command(BaseCommand):
     help = (
         "Keep the queue healthy. Actions: status (what waits, who is online), drain (assign what "
         "fits now), requeue-stale (active chats of agents gone past the grace period), close-idle "
-        "(end chats whose customer left and went quiet), purge (delete ended conversations older "
-        "than --days; --dry-run shows what would go)."
+        "(end chats whose customer left and went quiet), purge (delete what is older than "
+        "--days: ended conversations with their messages and notes, internal messages, customers with "
+        "nothing left, expired sessions; --dry-run shows what would go)."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("action", choices=["status", "drain", "requeue-stale", "close-idle", "purge"])
-        parser.add_argument("--days", type=int, default=90, help="purge: age of ended conversations (90).")
+        parser.add_argument(
+            "--days",
+            type=float,
+            default=None,
+            help="purge: age of what goes, in days (a fraction allowed; default RETENTION_DAYS).",
+        )
         parser.add_argument("--dry-run", action="store_true", help="purge: count only, delete nothing.")
-        parser.add_argument("--batch", type=int, default=500, help="purge: conversations per transaction.")
+        parser.add_argument(
+            "--batch", type=int, default=None, help="purge: rows per transaction (default RETENTION_BATCH)."
+        )
+        parser.add_argument(
+            "--pause", type=float, default=0.1, help="purge: seconds between transactions (0.1)."
+        )
 
     def handle(self, *args, action, **options):
         try:
@@ -78,24 +88,46 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"closed {closed}")
 
-    def do_purge(self, *, days, dry_run, batch, **_):
-        if days < 1:
-            raise CommandError("--days must be 1 or more.")
+    def do_purge(self, *, days, dry_run, batch, pause, **unused):
+        if days is None:
+            days = settings.RETENTION_DAYS
+        if days <= 0:
+            raise CommandError(_("--days must be more than 0 (RETENTION_DAYS=0 keeps everything)."))
+        if batch is None:
+            batch = settings.RETENTION_BATCH
         if batch < 1:
-            raise CommandError("--batch must be 1 or more.")
-        cutoff = timezone.now() - timedelta(days=days)
-        old = Conversation.objects.filter(status=ConversationStatus.ENDED, ended_at__lt=cutoff)
-        total = old.count()
-        messages = Message.objects.filter(conversation__in=old).count()
+            raise CommandError(_("--batch must be 1 or more."))
+        cutoff = retention.retention_cutoff(days)
+        would = retention.conversations_purge(older_than=cutoff, batch=batch, dry_run=True)
         if dry_run:
-            self.stdout.write(f"would delete {total} conversations and {messages} messages (dry run)")
+            self.stdout.write(_("would delete %(what)s (dry run)") % {"what": _describe(would)})
             return
-        done = 0
-        while True:
-            ids = list(old.values_list("id", flat=True)[:batch])
-            if not ids:
-                break
-            Conversation.objects.filter(id__in=ids).delete()
-            done += len(ids)
-            self.stdout.write(f"deleted {done}/{total}")
-        self.stdout.write(f"deleted {done} conversations and {messages} messages")
+
+        def progress(done: retention.Purged) -> None:
+            self.stdout.write(
+                _("deleted %(done)d/%(total)d conversations, %(messages)d/%(all)d messages")
+                % {
+                    "done": done.conversations,
+                    "total": would.conversations,
+                    "messages": done.messages,
+                    "all": would.messages,
+                }
+            )
+
+        done = retention.conversations_purge(
+            older_than=cutoff, batch=batch, pause_seconds=max(pause, 0.0), progress=progress
+        )
+        self.stdout.write(_("deleted %(what)s") % {"what": _describe(done)})
+
+
+def _describe(purged: retention.Purged) -> str:
+    return _(
+        "%(conversations)d conversations, %(messages)d messages, %(internal)d internal messages, "
+        "%(customers)d customers, %(sessions)d expired sessions"
+    ) % {
+        "conversations": purged.conversations,
+        "messages": purged.messages,
+        "internal": purged.internal_messages,
+        "customers": purged.customers,
+        "sessions": purged.sessions,
+    }
