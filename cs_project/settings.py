@@ -6,6 +6,7 @@ mode, the in-process Socket.IO manager and the in-memory channel layer.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -156,6 +157,28 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Login throttling (django-axes) ---------------------------------------------
+# Failed sign-ins (console /accounts/login/ and /admin/login/) are counted per
+# username and client address together; at the limit that pair is refused, the
+# right password too, until the cool-off has passed since its last attempt.
+# Supervisors unlock in admin (Axes, Access attempts: delete the row).
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes asks
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("LOGIN_COOLOFF_SECONDS", 15 * 60))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # no row per successful login: only failures are kept
+AXES_LOCKOUT_CALLABLE = "agents.login_throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "agents.login_throttle.login_client_ip"
+# Proxies (addresses or networks) whose X-Forwarded-For names the client of a
+# login attempt; none by default: the connection's peer is the client.
+LOGIN_TRUSTED_PROXIES = env_list("LOGIN_TRUSTED_PROXIES", env_list("TRUSTED_PROXIES", []))
 
 LOGGING = {
     "version": 1,
