@@ -31,6 +31,9 @@ browser-deps:
 		|| echo "Could not install them: the browser tests will skip"; \
 	fi
 
+# The local demo: DEBUG on, demo accounts with fresh random passwords printed
+# below. HOST=0.0.0.0 shows all of it to every machine that can reach this one.
+run: export DEBUG = 1
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo_setup
@@ -45,7 +48,7 @@ endif
 test: setup browser-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) manage.py makemigrations --check --dry-run
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest
 
 lint:

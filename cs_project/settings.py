@@ -6,6 +6,7 @@ mode, the in-process Socket.IO manager and the in-memory channel layer.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -40,10 +41,13 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: `make run` and the tests set DEBUG=1 themselves.
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
 if not DEBUG and SECRET_KEY == DEFAULT_SECRET_KEY:
-    raise ImproperlyConfigured("Set SECRET_KEY: production refuses the default secret key.")
+    raise ImproperlyConfigured(
+        "Set SECRET_KEY: production refuses the default secret key (DEBUG=1 for local development)."
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -180,10 +184,63 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/console/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
+# --- Safe defaults: HTTPS and cookies, Content-Security-Policy -------------------
+# With DEBUG off (production) the site is HTTPS only, behind a proxy that ends
+# TLS and sets X-Forwarded-Proto itself (docs/SECURITY.md, "Production
+# checklist"); `manage.py check --deploy` is clean with these. Each has its
+# variable, for a deployment that has a reason to differ.
 if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Every page (the chat page, the console, the login and admin pages): scripts,
+# styles and connections from this origin only, no inline script or style, no
+# framing. 'self' in connect-src covers the page's own ws:/wss: origin for the
+# Socket.IO WebSocket (CSP Level 3; the browser tests check it).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware"
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# --- Login throttling (django-axes) ---------------------------------------------
+# Failed sign-ins (console /accounts/login/ and /admin/login/) are counted per
+# username and client address together; at the limit that pair is refused, the
+# right password too, until the cool-off has passed since its last attempt.
+# Supervisors unlock in admin (Axes, Access attempts: delete the row).
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes asks
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("LOGIN_COOLOFF_SECONDS", 15 * 60))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # no row per successful login: only failures are kept
+AXES_LOCKOUT_CALLABLE = "agents.login_throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "agents.login_throttle.login_client_ip"
+# Proxies (addresses or networks) whose X-Forwarded-For names the client of a
+# login attempt; none by default: the connection's peer is the client.
+LOGIN_TRUSTED_PROXIES = env_list("LOGIN_TRUSTED_PROXIES", env_list("TRUSTED_PROXIES", []))
 
 LOGGING = {
     "version": 1,

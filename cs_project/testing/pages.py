@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
-from cs_project.testing.browser import record
+from cs_project.testing.browser import record, watch_csp
 
 # Markup in a message: every page must show it as text and run nothing.
 XSS = "<img src=x onerror=alert(1)>"
@@ -26,6 +26,7 @@ async def new_context(browser, viewport=None):
 async def open_chat(context, server):
     """A new tab on the chat page that records dialogs (dismissing them), page errors and requests."""
     page = record(await context.new_page(), dismiss_dialogs=True, requests=True)
+    await watch_csp(page)
     await page.goto(server.url + "/")
     return page
 
@@ -76,6 +77,7 @@ async def open_console(browser, server, username, viewport=None):
     """
     context = await browser.new_context(viewport=viewport or CONSOLE)
     page = record(await context.new_page())
+    await watch_csp(page)
     await page.goto(server.url + "/console/")
     await page.fill("#id_username", username)
     await page.fill("#id_password", f"{username}-pass")

@@ -37,11 +37,15 @@ def base_env(db_path: Path) -> dict[str, str]:
     """This process's environment, pointed at the SQLite file `db_path`.
 
     `DATABASE_URL` and `REDIS_URL` are dropped: a server gets PostgreSQL or
-    Redis only when the caller adds them.
+    Redis only when the caller adds them. `DEBUG=1`, as `make run` has it
+    (DEBUG is off by default, and production refuses the default secret key
+    and plain-HTTP cookies); a caller that wants production sets `DEBUG=0`
+    and what production needs.
     """
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(
         DJANGO_SETTINGS_MODULE="cs_project.settings",
+        DEBUG="1",
         SQLITE_PATH=str(db_path),
         PYTHONPATH=str(ROOT),
         PYTHONUNBUFFERED="1",
