@@ -64,6 +64,10 @@ def queue_for_console(limit: int = 100) -> QuerySet[Conversation]:
     )
 
 
+def queue_length() -> int:
+    return Conversation.objects.filter(status=ConversationStatus.QUEUED).count()
+
+
 def roster() -> QuerySet[AgentProfile]:
     return agents_with_load().order_by("display_name", "id")
 
