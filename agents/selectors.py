@@ -51,7 +51,7 @@ def customer_conversations(customer_id: int) -> QuerySet[Conversation]:
     return (
         Conversation.objects.filter(customer_id=customer_id)
         .select_related("agent")
-        .annotate(message_count=Count("messages"))
+        .annotate(messages_shown=Count("messages"))
         .order_by("-id")
     )
 
