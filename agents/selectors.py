@@ -51,7 +51,7 @@ def customer_conversations(customer_id: int) -> QuerySet[Conversation]:
     return (
         Conversation.objects.filter(customer_id=customer_id)
         .select_related("agent")
-        .annotate(message_count=Count("messages"))
+        .annotate(messages_shown=Count("messages"))
         .order_by("-id")
     )
 
@@ -62,6 +62,10 @@ def queue_for_console(limit: int = 100) -> QuerySet[Conversation]:
         .select_related("customer")
         .order_by("queue_order", "id")[:limit]
     )
+
+
+def queue_length() -> int:
+    return Conversation.objects.filter(status=ConversationStatus.QUEUED).count()
 
 
 def roster() -> QuerySet[AgentProfile]:

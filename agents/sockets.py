@@ -8,11 +8,12 @@ chat.access against the database, every time.
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.utils.translation import gettext as _
 from socketio.exceptions import ConnectionRefusedError
 
 from chat import actions, background, selectors
-from chat.errors import FORBIDDEN, NOT_LOGGED_IN, ChatError
+from chat.errors import FORBIDDEN, NOT_LOGGED_IN, RATE_LIMITED, ChatError
 from chat.message_store import Draft
 from chat.models import Sender
 from chat.realtime import connections, emit, validation
@@ -197,6 +198,20 @@ async def read(sid, *args):
         agent_id=state.agent_id,
     )
     return {"ok": True}
+
+
+@on_event(AGENT_NS, "queue:list")
+async def queue_list(sid, *args):
+    state = _logged_in(sid)
+    data = validation.payload(args, frozenset({"offset", "limit"}))
+    offset = validation.offset(data)
+    most = settings.CHAT["QUEUE_LIST_LIMIT"]
+    limit = validation.limit(data, most, most)
+    if not state.pages.take():
+        raise ChatError(RATE_LIMITED, _("Too many pages asked for; slow down."))
+    listing = await database_sync_to_async(selectors.queue_listing)(limit, offset)
+    more = offset + len(listing["conversations"]) < listing["length"]
+    return {"ok": True, **listing, "has_more": more}
 
 
 answer_unknown_events(AGENT_NS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
@@ -113,7 +114,10 @@ def transcript(request: HttpRequest, conversation_id: int) -> HttpResponse:
 @require_GET
 @agent_required
 def queue(request: HttpRequest) -> HttpResponse:
-    return render(request, "agents/fragments/queue.html", {"queue": selectors.queue_for_console()})
+    shown = list(selectors.queue_for_console(settings.CHAT["QUEUE_LIST_LIMIT"]))
+    length = selectors.queue_length() if len(shown) == settings.CHAT["QUEUE_LIST_LIMIT"] else len(shown)
+    context = {"queue": shown, "length": length, "more": length - len(shown)}
+    return render(request, "agents/fragments/queue.html", context)
 
 
 @require_GET

@@ -33,6 +33,9 @@ class ConversationRow(NamedTuple):
     status: str
     agent_id: int | None
     customer_id: int
+    # Messages it holds (Conversation.message_count): read by the message
+    # writer only, which caps it.
+    message_count: int = 0
 
 
 class ConversationEndedError(ChatError):

@@ -6,6 +6,10 @@ arrived in. One task takes everything queued (up to `max_batch`) and awaits
 `handle(batch)`; whatever arrived meanwhile is the next batch. Under load
 the batches grow by themselves, and one transaction or one refresh serves
 many requests; when nothing is queued the task waits for the next `put`.
+
+A queue may be bounded (`max_items`): past it `put` refuses the item
+(returns False) and the caller answers `overloaded`, so a flood that the
+handler cannot keep up with costs a refusal each, not memory.
 """
 
 from __future__ import annotations
@@ -23,12 +27,22 @@ T = TypeVar("T")
 
 class BatchQueue(Generic[T]):
     def __init__(
-        self, handle: Callable[[list[T]], Awaitable[None]], *, name: str, max_batch: int = 0
+        self,
+        handle: Callable[[list[T]], Awaitable[None]],
+        *,
+        name: str,
+        max_batch: int = 0,
+        max_items: int = 0,
     ) -> None:
-        """`handle` is a coroutine function; `max_batch` 0 takes everything queued."""
+        """`handle` is a coroutine function; `max_batch` 0 takes everything queued.
+
+        `max_items` bounds what waits for a round (0: unbounded); the batch
+        being handled is not counted.
+        """
         self._handle = handle
         self._name = name
         self._max_batch = max_batch
+        self._max_items = max_items
         self._items: list[T] = []
         self._kicked = False
         # One task for the life of the queue, woken by an event: a task made
@@ -36,10 +50,16 @@ class BatchQueue(Generic[T]):
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None
 
-    def put(self, item: T) -> None:
-        """Queue an item (not a coroutine: nothing can overtake it on its way in)."""
+    def put(self, item: T) -> bool:
+        """Queue an item (not a coroutine: nothing can overtake it on its way in).
+
+        False, and nothing queued, when the queue is full.
+        """
+        if self._max_items and len(self._items) >= self._max_items:
+            return False
         self._items.append(item)
         self._wake()
+        return True
 
     def kick(self) -> None:
         """Run one round even with nothing queued (`handle` gets an empty batch)."""

@@ -10,6 +10,8 @@ FORBIDDEN = "forbidden"
 NOT_FOUND = "not_found"
 CONFLICT = "conflict"
 RATE_LIMITED = "rate_limited"
+# The server's bounded queues are full; try again (chat.batching).
+OVERLOADED = "overloaded"
 UNKNOWN_EVENT = "unknown_event"
 INTERNAL = "internal"
 # A customer token that expired or was revoked (customer:join).

@@ -36,10 +36,11 @@ class ConversationAssigned(Event):
     """A conversation was given to an agent (new, from the queue, or transferred)."""
 
     conversation: dict
-    messages: list
+    messages: list  # the latest page (MESSAGE_PAGE_LIMIT)
     customer_id: int
     agent_id: int
     transferred_from: dict | None
+    has_more: bool = False  # older messages than `messages` exist
 
 
 @dataclass(frozen=True, slots=True)

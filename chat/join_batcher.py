@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from . import actions
 from .batching import BatchQueue
-from .errors import INTERNAL, ChatError
+from .errors import INTERNAL, OVERLOADED, ChatError
 from .services.joins import JoinResult, Start, customers_start
 
 log = logging.getLogger(__name__)
@@ -45,10 +46,16 @@ _starts: BatchQueue[tuple[Start, asyncio.Future]] | None = None
 
 
 def submit(start: Start) -> asyncio.Future[JoinResult]:
-    """Queue a start; the future resolves to its JoinResult (or the ChatError)."""
+    """Queue a start; the future resolves to its JoinResult (or the ChatError).
+
+    Raises ChatError `overloaded`, with nothing queued, when the queue is full.
+    """
     global _starts
     if _starts is None:
-        _starts = BatchQueue(_place, name="start batcher", max_batch=MAX_BATCH)
+        _starts = BatchQueue(
+            _place, name="start batcher", max_batch=MAX_BATCH, max_items=settings.JOIN_BATCHER_MAX_QUEUE
+        )
     future = asyncio.get_running_loop().create_future()
-    _starts.put((start, future))
+    if not _starts.put((start, future)):
+        raise ChatError(OVERLOADED, _("The server is overloaded; try again in a moment."))
     return future

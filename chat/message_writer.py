@@ -20,12 +20,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import close_old_connections
 from django.utils.translation import gettext as _
 
 from . import outbox
 from .batching import BatchQueue
-from .errors import INTERNAL, ChatError
+from .errors import INTERNAL, OVERLOADED, ChatError
 from .events import Event
 from .message_store import Draft, Stored, inline, store_batch
 from .realtime import emit
@@ -73,7 +74,10 @@ class _Pending:
 class MessageWriter:
     def __init__(self) -> None:
         self._batches: BatchQueue[_Pending] = BatchQueue(
-            self._handle, name="message writer", max_batch=MAX_BATCH
+            self._handle,
+            name="message writer",
+            max_batch=MAX_BATCH,
+            max_items=settings.MESSAGE_WRITER_MAX_QUEUE,
         )
         self._delivered: list[int] = []
         self._flush: asyncio.TimerHandle | None = None
@@ -90,9 +94,11 @@ class MessageWriter:
         """Queue a message: the writer sends `reply` once it is stored or refused.
 
         Not a coroutine, so nothing can overtake a message between its
-        receipt and its place in the queue.
+        receipt and its place in the queue. Raises ChatError `overloaded`,
+        with nothing queued, when the queue is full.
         """
-        self._batches.put(_Pending(draft, sender_sid, reply))
+        if not self._batches.put(_Pending(draft, sender_sid, reply)):
+            raise ChatError(OVERLOADED, _("The server is overloaded; try again in a moment."))
 
     async def _handle(self, batch: list[_Pending]) -> None:
         """Store one batch (with the delivered marks gathered so far), then send it."""

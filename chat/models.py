@@ -35,6 +35,10 @@ class Conversation(models.Model):
     assigned_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=24, choices=EndReason.choices, null=True, blank=True)
+    # The customer's and agents' messages stored by the message writer, which
+    # keeps this count in the same transaction and refuses a message past
+    # CONVERSATION_MAX_MESSAGES (system notes are not counted nor refused).
+    message_count = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["-id"]

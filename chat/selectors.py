@@ -50,11 +50,35 @@ def message_shape(m: Message) -> dict:
     }
 
 
-def messages_after(conversation_id: int, after_id: int | None = None) -> list[dict]:
+def message_page(
+    conversation_id: int, *, after_id: int | None = None, before_id: int | None = None, limit: int
+) -> tuple[list[dict], bool]:
+    """A page of a conversation's messages, oldest first, and whether there are more that way.
+
+    After `after_id`: the first `limit` after it (more: newer ones wait).
+    Otherwise the last `limit` before `before_id`, or the latest `limit`
+    (more: older ones exist). One indexed query (msg_conv_id_idx) either way.
+    """
     qs = Message.objects.filter(conversation_id=conversation_id)
     if after_id is not None:
-        qs = qs.filter(id__gt=after_id)
-    return [message_shape(m) for m in qs.order_by("id")]
+        rows = list(qs.filter(id__gt=after_id).order_by("id")[: limit + 1])
+        return [message_shape(m) for m in rows[:limit]], len(rows) > limit
+    if before_id is not None:
+        qs = qs.filter(id__lt=before_id)
+    rows = list(qs.order_by("-id")[: limit + 1])
+    page = rows[:limit]
+    page.reverse()
+    return [message_shape(m) for m in page], len(rows) > limit
+
+
+def customer_message_page(
+    *, customer_id: int, conversation_id: int | None, after_id: int | None, before_id: int | None, limit: int
+) -> tuple[list[dict], bool]:
+    """`messages:fetch`: a page of the customer's conversation (the one its socket follows)."""
+    if conversation_id is None:
+        return [], False
+    access.check_customer(conversation_row(conversation_id), customer_id, writes=False)
+    return message_page(conversation_id, after_id=after_id, before_id=before_id, limit=limit)
 
 
 def customer_shape(c: Customer, conversations_count: int | None = None) -> dict:
@@ -135,10 +159,10 @@ def queued_conversations() -> QuerySet[Conversation]:
     return Conversation.objects.filter(status=ConversationStatus.QUEUED).order_by("queue_order", "id")
 
 
-def queue_listing(limit: int) -> dict:
-    """The `queue:update` payload: the length and the first `limit` waiting."""
+def queue_listing(limit: int, offset: int = 0) -> dict:
+    """The `queue:update` payload: the length and `limit` waiting from position `offset` + 1."""
     qs = conversations_with_shape_data().filter(status=ConversationStatus.QUEUED)
-    items = [conversation_shape(c) for c in qs.order_by("queue_order", "id")[:limit]]
+    items = [conversation_shape(c) for c in qs.order_by("queue_order", "id")[offset : offset + limit]]
     return {"length": queued_conversations().count(), "conversations": items}
 
 

@@ -8,6 +8,7 @@ or by `customer:join`.
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.utils.translation import gettext as _
 from socketio.exceptions import ConnectionRefusedError
 
@@ -24,6 +25,7 @@ JOIN_FIELDS = frozenset({"name", "email", "topic", "token", "last_message_id", "
 MESSAGE_FIELDS = frozenset({"text", "client_id"})
 TYPING_FIELDS = frozenset({"is_typing"})
 READ_FIELDS = frozenset({"up_to_id"})
+FETCH_FIELDS = frozenset({"after_id", "before_id", "limit"})
 NO_FIELDS = frozenset()
 
 
@@ -191,6 +193,27 @@ async def read(sid, *args):
         receipts.message_read, conversation_id=row.id, up_to_id=up_to_id, customer_id=state.customer_id
     )
     return {"ok": True}
+
+
+@on_event(CUSTOMER_NS, "messages:fetch")
+async def fetch(sid, *args):
+    state = _joined(sid)
+    data = validation.payload(args, FETCH_FIELDS)
+    after_id = validation.cursor(data, "after_id")
+    before_id = validation.identifier(data, "before_id", required=False)
+    if after_id is not None and before_id is not None:
+        raise ChatError(INVALID_PAYLOAD, _("Send `after_id` or `before_id`, not both."))
+    limit = validation.limit(data, settings.MESSAGE_PAGE_LIMIT, settings.MESSAGE_PAGE_LIMIT)
+    if not state.pages.take():
+        raise ChatError(RATE_LIMITED, _("Too many pages asked for; slow down."))
+    messages, more = await database_sync_to_async(selectors.customer_message_page)(
+        customer_id=state.customer_id,
+        conversation_id=state.conversation_id,
+        after_id=after_id,
+        before_id=before_id,
+        limit=limit,
+    )
+    return {"ok": True, "messages": messages, "has_more": more}
 
 
 answer_unknown_events(CUSTOMER_NS)

@@ -4,7 +4,7 @@
 
 Takes Daphne's own command line; `make run`, the live tests and the
 benchmark start Daphne this way. Two changes, both measured on the message
-path (docs/PERFORMANCE.md, "Daphne, tuned"):
+path (docs/PERFORMANCE.md, "Daphne, tuned"), and one bound:
 
 - Daphne runs Twisted's asyncio reactor on a loop it makes when
   `daphne.server` is imported. With uvloop's policy set first, that loop is
@@ -17,6 +17,15 @@ path (docs/PERFORMANCE.md, "Daphne, tuned"):
   process's CPU under load. Those two helpers, in the two modules that
   call them per frame, are swapped for plain ones; only debug text, which
   nobody reads at the default level, changes.
+- Flow control for WebSockets. Twisted's `transport.write` never blocks:
+  it buffers whatever a client does not read, without bound, so the ASGI
+  `send` of a WebSocket frame never waits, and the application cannot
+  tell a client that stopped reading. Here each WebSocket's transport gets
+  a streaming producer (`WriteGate`): Twisted pauses it once its buffer
+  holds more than its `bufferSize` (64 KiB) and resumes it once drained,
+  and while it is paused a `websocket.send` waits, as under uvicorn. The
+  frames then wait in the Engine.IO socket's own queue, whose caps close
+  the socket (chat/realtime/engine_socket.py).
 """
 
 from __future__ import annotations
@@ -43,6 +52,92 @@ def quiet_autobahn() -> None:
             module.hlval = _plain_value
 
 
+class WriteGate:
+    """A streaming producer on one WebSocket's transport: shut while Twisted's buffer is full."""
+
+    __slots__ = ("_paused",)
+
+    def __init__(self) -> None:
+        self._paused: asyncio.Future | None = None
+
+    def pauseProducing(self) -> None:
+        if self._paused is None:
+            self._paused = asyncio.get_event_loop().create_future()
+
+    def resumeProducing(self) -> None:
+        paused, self._paused = self._paused, None
+        if paused is not None and not paused.done():
+            paused.set_result(None)
+
+    def stopProducing(self) -> None:
+        self.resumeProducing()
+
+    async def wait(self) -> None:
+        """Return once the transport takes writes again (at once when it does)."""
+        if self._paused is not None:
+            await asyncio.shield(self._paused)
+
+
+def write_gate(protocol) -> WriteGate | None:
+    """The gate of a WebSocket protocol, registered on its transport the first time; None if it has none."""
+    if "_write_gate" in protocol.__dict__:  # None once closing
+        return protocol.__dict__["_write_gate"]
+    from twisted.web.http import HTTPChannel
+
+    transport = getattr(protocol, "transport", None)
+    if transport is None:
+        return None
+    producer = getattr(transport, "producer", None)
+    if isinstance(producer, HTTPChannel):
+        # The HTTP channel the WebSocket was upgraded from is still the
+        # transport's producer (Daphne hands the transport over as it is):
+        # it would stop reading the client, pongs and all, while the buffer
+        # is full. The WebSocket's gate takes its place.
+        transport.unregisterProducer()
+    elif producer is not None:
+        protocol._write_gate = None
+        return None
+    gate = protocol._write_gate = WriteGate()
+    transport.registerProducer(gate, True)
+    return gate
+
+
+def ungate(protocol) -> None:
+    gate = protocol.__dict__.get("_write_gate")
+    protocol._write_gate = None
+    if gate is None:
+        return
+    transport = getattr(protocol, "transport", None)
+    if transport is not None and getattr(transport, "producer", None) is gate:
+        transport.unregisterProducer()
+    gate.stopProducing()
+
+
+def gate_websocket_sends() -> None:
+    """Make Daphne's ASGI `send` of a WebSocket frame wait while its transport is paused."""
+    from daphne.server import Server
+    from daphne.ws_protocol import WebSocketProtocol
+
+    reply = Server.handle_reply
+    if getattr(reply, "gated", False):
+        return
+
+    async def handle_reply(self, protocol, message):
+        kind = message.get("type")
+        if kind == "websocket.close" and isinstance(protocol, WebSocketProtocol):
+            # Twisted closes a transport whose producer is paused only once
+            # it is unregistered; nobody waits on a closing socket either.
+            ungate(protocol)
+        await reply(self, protocol, message)
+        if kind == "websocket.send" and isinstance(protocol, WebSocketProtocol):
+            gate = write_gate(protocol)
+            if gate is not None:
+                await gate.wait()
+
+    handle_reply.gated = True
+    Server.handle_reply = handle_reply
+
+
 def prepare() -> None:
     """Set up the process before Daphne starts (uvloop must come before daphne.server)."""
     import uvloop
@@ -52,6 +147,7 @@ def prepare() -> None:
     import daphne.server  # noqa: F401
 
     quiet_autobahn()
+    gate_websocket_sends()
 
 
 def main() -> None:

@@ -286,3 +286,23 @@ CHAT = {
     # At most this many queued conversations are listed in `queue:update`.
     "QUEUE_LIST_LIMIT": env_int("QUEUE_LIST_LIMIT", 100),
 }
+
+# --- Bounds (docs/SECURITY.md, "Bounds") ------------------------------------
+# What the server holds for one client, one conversation or one queue.
+
+# Frames waiting to be written to one socket (a client that stops reading):
+# past either cap the socket is closed (its client resumes by reconnecting).
+SOCKET_SEND_BUFFER_BYTES = env_int("SOCKET_SEND_BUFFER_BYTES", 4 * 1024 * 1024)
+SOCKET_SEND_BUFFER_FRAMES = env_int("SOCKET_SEND_BUFFER_FRAMES", 1000)
+# Messages waiting for the message writer, and new customers waiting for the
+# join batcher: past these, `overloaded`.
+MESSAGE_WRITER_MAX_QUEUE = env_int("MESSAGE_WRITER_MAX_QUEUE", 10_000)
+JOIN_BATCHER_MAX_QUEUE = env_int("JOIN_BATCHER_MAX_QUEUE", 2_000)
+# Messages one conversation may hold; past it a message is refused.
+CONVERSATION_MAX_MESSAGES = env_int("CONVERSATION_MAX_MESSAGES", 10_000)
+# Messages in a join's replay, in `customer:new`, and in a `messages:fetch`
+# page (its default and most). The queue's pages: QUEUE_LIST_LIMIT above.
+MESSAGE_PAGE_LIMIT = env_int("MESSAGE_PAGE_LIMIT", 200)
+# Pages (`messages:fetch`, `queue:list`): a token bucket per socket.
+PAGE_RATE_BURST = env_int("PAGE_RATE_BURST", 30)
+PAGE_RATE_PER_SECOND = env_float("PAGE_RATE_PER_SECOND", 5.0)

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import access, selectors
-from ..errors import ChatError
+from ..errors import CONFLICT, ChatError
 from ..models import ConversationStatus, DeliveryStatus, Message, Sender
 from . import sql
 from .drafts import Draft, Stored
@@ -135,14 +137,31 @@ class _Inserted:
     fresh: list[tuple[int, sql.NewMessage]] = field(default_factory=list)
     # The same key again within the batch: answered with the first.
     repeats: list[tuple[int, sql.MessageKey]] = field(default_factory=list)
-    # Refused as ended: a resend of what was stored before the end stays valid.
+    # Refused as ended or full: a resend of what was stored before stays valid.
     refused_after_end: list[tuple[int, sql.MessageKey]] = field(default_factory=list)
     # Keys stored by an earlier batch, to be read back.
     lookup: set[sql.MessageKey] = field(default_factory=set)
 
 
+def _full(most: int) -> ChatError:
+    return ChatError(
+        CONFLICT,
+        _("This conversation has reached its limit of %(limit)d messages; start a new chat.")
+        % {"limit": most},
+    )
+
+
 def _insert(cursor, drafts: list[Draft], convs, stamp, reaches: Reaches | None) -> _Inserted:
+    """Insert the drafts that may be stored; what each one got, and the conversations' counts kept.
+
+    A conversation holding CONVERSATION_MAX_MESSAGES refuses more (`conflict`):
+    its count comes with the access row the batch reads anyway, and one
+    UPDATE per batch keeps it.
+    """
     now = timezone.now()
+    most = settings.CONVERSATION_MAX_MESSAGES
+    # Messages each conversation would hold, counting this batch's so far.
+    held: dict[int, int] = {}
     done = _Inserted([None] * len(drafts))
     # Keys as plain tuples (equal to, and hashed as, their MessageKey): one is
     # made for every message with a client id, and a NamedTuple costs 7x more.
@@ -162,6 +181,13 @@ def _insert(cursor, drafts: list[Draft], convs, stamp, reaches: Reaches | None) 
         if key is not None and key in in_batch:
             done.repeats.append((i, key))
             continue
+        count = held.get(row.id, row.message_count)
+        if count >= most:
+            done.outcomes[i] = _full(most)
+            if key is not None:
+                done.refused_after_end.append((i, key))
+            continue
+        held[row.id] = count + 1
         m = sql.NewMessage(d.conversation_id, d.sender, d.agent_id, d.sender_name, d.text, d.client_id, now)
         if reaches is not None and reaches(d.sender, row.customer_id, row.agent_id):
             m.status = DeliveryStatus.DELIVERED
@@ -169,6 +195,12 @@ def _insert(cursor, drafts: list[Draft], convs, stamp, reaches: Reaches | None) 
         if key is not None:
             in_batch[key] = m
     sql.insert_messages(cursor, [m for _, m in done.fresh], stamp)  # a key stored before: id None
+    added: dict[int, int] = {}
+    for _i, m in done.fresh:
+        if m.id is not None:
+            added[m.conversation_id] = added.get(m.conversation_id, 0) + 1
+    if added:
+        sql.count_messages(cursor, added)
     done.lookup = {m.key for _, m in done.fresh if m.id is None} | {key for _, key in done.refused_after_end}
     # Repeats answer with the first of their key: stored now, or found earlier.
     for i, key in done.repeats:

@@ -22,6 +22,7 @@ from ..models import Conversation, DeliveryStatus, Message
 _ROWS_PER_INSERT = 120  # 8 parameters each
 _KEYS_PER_LOOKUP = 300  # 3 parameters each
 _IDS_PER_QUERY = 900
+_COUNTS_PER_UPDATE = 300  # 3 parameters each
 _COLUMNS = "conversation_id, sender, sender_agent_id, sender_name, text, client_id, created_at, status"
 
 
@@ -67,7 +68,8 @@ def conversation_rows(cursor, ids: Iterable[int]) -> dict[int, ConversationRow]:
     for chunk in _chunks(list(ids), _IDS_PER_QUERY):
         marks = ", ".join(["%s"] * len(chunk))
         cursor.execute(
-            f"SELECT id, status, agent_id, customer_id FROM {_table(Conversation)} WHERE id IN ({marks})",
+            f"SELECT id, status, agent_id, customer_id, message_count FROM {_table(Conversation)}"
+            f" WHERE id IN ({marks})",
             chunk,
         )
         for row in cursor.fetchall():
@@ -121,6 +123,26 @@ def insert_messages(cursor, rows: list[NewMessage], stamp: Callable[[datetime], 
         for m in chunk:
             if m.client_id is None or (m.conversation_id, m.sender, m.client_id) in stored:
                 m.id = next(ids)
+
+
+def count_messages(cursor, added: dict[int, int]) -> None:
+    """Add `added[conversation_id]` to each conversation's message_count (one statement, usually)."""
+    items = list(added.items())
+    for chunk in _chunks(items, _COUNTS_PER_UPDATE):
+        if len(chunk) == 1:
+            ((conversation_id, count),) = chunk
+            cursor.execute(
+                f"UPDATE {_table(Conversation)} SET message_count = message_count + %s WHERE id = %s",
+                [count, conversation_id],
+            )
+            continue
+        cases = " ".join(["WHEN %s THEN %s"] * len(chunk))
+        marks = ", ".join(["%s"] * len(chunk))
+        cursor.execute(
+            f"UPDATE {_table(Conversation)} SET message_count = message_count + CASE id {cases} END"
+            f" WHERE id IN ({marks})",
+            [v for item in chunk for v in item] + [c for c, _ in chunk],
+        )
 
 
 def mark_delivered(cursor, ids: list[int]) -> None:

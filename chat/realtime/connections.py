@@ -26,6 +26,15 @@ class CustomerSocket:
             )
         return self._bucket
 
+    _pages: TokenBucket | None = None
+
+    @property
+    def pages(self) -> TokenBucket:
+        """`messages:fetch`: a bucket of its own (made on first use)."""
+        if self._pages is None:
+            self._pages = page_bucket()
+        return self._pages
+
 
 @dataclass(slots=True)
 class AgentSocket:
@@ -35,6 +44,18 @@ class AgentSocket:
     # What opened it (agents.identity): a logout or a token rotation ends
     # only the sockets opened with that session or that token.
     credential: str = ""
+    _pages: TokenBucket | None = None
+
+    @property
+    def pages(self) -> TokenBucket:
+        """`queue:list`: a bucket of its own (made on first use)."""
+        if self._pages is None:
+            self._pages = page_bucket()
+        return self._pages
+
+
+def page_bucket() -> TokenBucket:
+    return TokenBucket(settings.PAGE_RATE_BURST, settings.PAGE_RATE_PER_SECOND)
 
 
 customers: dict[str, CustomerSocket] = {}

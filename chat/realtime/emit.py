@@ -201,6 +201,7 @@ async def _assigned(event: ConversationAssigned) -> None:
     new = {
         "conversation": conversation,
         "messages": event.messages,
+        "has_more": event.has_more,
         "transferred_from": event.transferred_from,
     }
     await _emit(TO_AGENT_NEW, new, agent_room(event.agent_id))

@@ -19,6 +19,15 @@ Here, on a WebSocket:
   closing the socket now also ends its WebSocket (`close`), which is what
   the deadlines were for.
 
+Bounded: what waits in the queue for one socket is capped in frames and in
+bytes (`SOCKET_SEND_BUFFER_FRAMES`, `SOCKET_SEND_BUFFER_BYTES`, counting a
+text frame's characters). A client that stops reading fills its transport's
+buffer first (uvicorn then makes `ws.send` wait; Daphne does the same
+through `cs_project.daphne_server`), then its queue; past either cap the
+queue is dropped and the socket closed without a close packet, so its
+client reconnects and resumes from its last message id (the messages are
+stored): the server holds at most the caps per socket, never more.
+
 The methods below are python-engineio 4.15's own, changed only there; the
 rest of the socket (upgrade rules, pings, polling) is unchanged. Sockets get
 this class when Engine.IO reports them connected (`adopt`), before their
@@ -30,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from django.conf import settings
 from engineio import async_socket, exceptions, packet
 
 log = logging.getLogger(__name__)
@@ -70,16 +80,25 @@ def _start(write):
     return asyncio.ensure_future(_finish(write, waiting_on))
 
 
+def _size(pkt) -> int:
+    """What a queued packet holds: its text's characters or its bytes (a few for the rest)."""
+    data = pkt.data
+    return len(data) if isinstance(data, str | bytes) else 16
+
+
 class LeanSocket(async_socket.AsyncSocket):
     # Set while the socket's WebSocket is open and upgraded: frames may be
     # written to it directly. Class defaults: most sockets never set them.
     _ws = None
     _writing = False  # the writer task is writing queued frames
     _waiting_write: asyncio.Task | None = None  # a direct write waiting for the client
+    _queued_bytes = 0  # of the packets in the queue (`_size`)
+    _overflowed = False  # over a cap: everything is dropped until the socket is gone
+    _closing: asyncio.Future | None = None  # the close `_overflow` started
 
     async def send(self, pkt):
         """Send a packet: written at once when nothing waits before it, else queued."""
-        if not await self.check_ping_timeout():
+        if self._overflowed or not await self.check_ping_timeout():
             return
         ws = self._ws
         if (
@@ -88,7 +107,15 @@ class LeanSocket(async_socket.AsyncSocket):
             or (self._waiting_write is not None and not self._waiting_write.done())
             or not self.queue.empty()
         ):
-            await self.queue.put(pkt)
+            size = _size(pkt)
+            if (
+                self.queue.qsize() >= settings.SOCKET_SEND_BUFFER_FRAMES
+                or self._queued_bytes + size > settings.SOCKET_SEND_BUFFER_BYTES
+            ):
+                self._overflow()
+                return
+            self._queued_bytes += size
+            self.queue.put_nowait(pkt)
             return
         try:
             self._waiting_write = _start(ws.send(pkt.encode()))
@@ -96,6 +123,26 @@ class LeanSocket(async_socket.AsyncSocket):
             # The connection is gone: end the writer, as a failed write does.
             self._ws = None
             self.queue.put_nowait(None)
+
+    def _overflow(self) -> None:
+        """Over a cap: drop what waits, end the writer, close the socket (in a task of its own).
+
+        Closed as a lost transport (no close packet): the client reconnects
+        and resumes. The sender (the message writer, a room's emit) does not
+        wait for the disconnect handlers.
+        """
+        self._overflowed = True
+        log.info("%s: send buffer over its cap; closing the socket", self.sid)
+        while not self.queue.empty():
+            self.queue.get_nowait()
+            self.queue.task_done()
+        self._queued_bytes = 0
+        self.queue.put_nowait(None)  # ends the writer task, or the pending long-poll
+        if self._waiting_write is not None:
+            self._waiting_write.cancel()
+        self._closing = asyncio.ensure_future(
+            self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_ERROR)
+        )
 
     async def close(self, wait=True, abort=False, reason=None):
         await super().close(wait=wait, abort=abort, reason=reason)
@@ -128,6 +175,10 @@ class LeanSocket(async_socket.AsyncSocket):
                 packets.append(pkt)
             except asyncio.QueueEmpty:
                 break
+        # Packets put straight on the queue (upgrade, close) were not counted.
+        self._queued_bytes = max(0, self._queued_bytes - sum(_size(p) for p in packets))
+        if self.queue.empty():
+            self._queued_bytes = 0
         return packets
 
     async def _websocket_handler(self, ws):
@@ -188,8 +239,11 @@ class LeanSocket(async_socket.AsyncSocket):
                 self._writing = True
                 try:
                     if self._waiting_write is not None:  # a direct write goes first
-                        await self._waiting_write
+                        # (asyncio.wait: a write cancelled by `_overflow` is not an error here)
+                        await asyncio.wait([self._waiting_write])
                     for pkt in packets:
+                        if self._overflowed:
+                            break
                         await ws.send(pkt.encode())
                 except Exception:
                     break

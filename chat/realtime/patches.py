@@ -17,7 +17,7 @@ import importlib
 import inspect
 from dataclasses import dataclass
 
-PINNED = {"python-socketio": "5.18.1", "python-engineio": "4.15.1"}
+PINNED = {"python-socketio": "5.18.1", "python-engineio": "4.15.1", "daphne": "4.2.3"}
 
 
 @dataclass(frozen=True)
@@ -106,5 +106,17 @@ FENCES = (
         "engineio.async_socket:AsyncSocket._websocket_handler",
         "copied and changed (engine_socket.py, LeanSocket._websocket_handler): direct writes",
         "27f120df4d717a24",
+    ),
+    # Daphne: flow control for WebSockets (cs_project/daphne_server.py, gate_websocket_sends).
+    Fence(
+        "daphne.server:Server.handle_reply",
+        "wrapped (cs_project/daphne_server.py): a websocket.send waits while its transport is paused",
+        "9d9dbaea6de0657a",
+    ),
+    Fence(
+        "daphne.http_protocol:WebRequest.process",
+        "relied on (cs_project/daphne_server.py, write_gate): an upgraded WebSocket keeps the "
+        "transport, with the HTTP channel still its producer",
+        "e9babd1c97ce710b",
     ),
 )

@@ -168,14 +168,13 @@ class ChatSocketServer(socketio.AsyncServer):
         prepare, stored = entry
         try:
             draft = prepare(sid, *data[1:])
+            writer().submit(draft, sid, Reply(eio_sid, namespace, id, stored))
+            return
         except ChatError as error:
             answer = error.as_ack()
         except Exception:
             log.exception("%s %s failed", namespace, data[0])
             answer = ChatError(INTERNAL, _("Something went wrong on the server.")).as_ack()
-        else:
-            writer().submit(draft, sid, Reply(eio_sid, namespace, id, stored))
-            return
         if id is not None:
             await self.send_ack(eio_sid, namespace, id, answer)
 

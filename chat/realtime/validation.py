@@ -143,12 +143,22 @@ def cursor(data: dict, field: str) -> int | None:
     return value
 
 
-def limit(data: dict, default: int = 50) -> int:
+def limit(data: dict, default: int = 50, maximum: int = MAX_HISTORY_LIMIT) -> int:
     value = data.get("limit")
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_HISTORY_LIMIT:
-        raise ChatError(INVALID_PAYLOAD, f"`limit` must be 1 to {MAX_HISTORY_LIMIT}.")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+        raise ChatError(INVALID_PAYLOAD, f"`limit` must be 1 to {maximum}.")
+    return value
+
+
+def offset(data: dict) -> int:
+    """A position to list from: 0 or more, or absent (0)."""
+    value = data.get("offset")
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+        raise ChatError(INVALID_PAYLOAD, "`offset` must be an integer of 0 or more.")
     return value
 
 

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
@@ -106,9 +107,11 @@ def customer_join(
         "token": tokens.issue(customer.id, customer.token_key),
         "customer": selectors.customer_shape(customer),
         "conversation": shape,
-        "messages": selectors.messages_after(conversation.id, last_message_id),
         "queue_position": selectors.queue_position(conversation),
     }
+    ack["messages"], ack["has_more"] = selectors.message_page(
+        conversation.id, after_id=last_message_id, limit=settings.MESSAGE_PAGE_LIMIT
+    )
     assigned = _assigned_payload(shape) if opened and shape["agent"] is not None else None
     return JoinResult(ack, customer.id, customer.name, conversation.id, assigned)
 
@@ -208,6 +211,7 @@ def _start_customers(starts: list[Start]) -> list[JoinResult]:
             "customer": selectors.customer_shape(customer, 1),
             "conversation": shape,
             "messages": messages,
+            "has_more": False,
             "queue_position": position,
         }
         told = _assigned_payload(shape) if conversation.agent_id is not None else None

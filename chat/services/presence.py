@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -48,7 +49,8 @@ def agent_login(*, agent_id: int, new_socket: bool) -> dict:
         "ok": True,
         "agent": selectors.agent_state_by_id(agent_id),
         "conversations": selectors.conversations_of_agent(agent_id),
-        "queue": selectors.queue_listing(10_000)["conversations"],
+        # The head of the queue; the rest through `queue:list`.
+        **_queue_page(),
         "agents": selectors.agent_roster(),
     }
 
@@ -113,3 +115,8 @@ def agent_set_capacity(*, agent_id: int, capacity: int) -> None:
     AgentProfile.objects.filter(id=agent_id).update(capacity=capacity)
     record(AgentStateChanged(agent=selectors.agent_state_by_id(agent_id)))
     do_drain()
+
+
+def _queue_page() -> dict:
+    listing = selectors.queue_listing(settings.CHAT["QUEUE_LIST_LIMIT"])
+    return {"queue": listing["conversations"], "queue_length": listing["length"]}

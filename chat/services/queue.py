@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -111,13 +112,16 @@ def do_assign(conversation: Conversation, agent_id: int, *, transferred_from: in
     # wrote so far reaches them now, in `customer:new`.
     do_mark_delivered(conversation, Sender.CUSTOMER)
     previous = AgentProfile.objects.get(id=transferred_from) if transferred_from else None
+    # The latest page: older messages come through `conversation:history`.
+    messages, earlier = selectors.message_page(conversation.id, limit=settings.MESSAGE_PAGE_LIMIT)
     record(
         ConversationAssigned(
             conversation=selectors.conversation_by_id(conversation.id),
-            messages=selectors.messages_after(conversation.id),
+            messages=messages,
             customer_id=conversation.customer_id,
             agent_id=agent_id,
             transferred_from=selectors.agent_ref(previous),
+            has_more=earlier,
         )
     )
     record(

@@ -1,7 +1,7 @@
 """The tuned Daphne launcher (cs_project.daphne_server) does what it says.
 
 The live tests serve through it, so it is known to serve; these check that
-its two changes took effect, in a fresh process as `make run` starts it,
+its changes took effect, in a fresh process as `make run` starts it,
 and fail if a Daphne or autobahn upgrade moves what they change.
 """
 
@@ -24,6 +24,7 @@ print(json.dumps({
     "loop": type(daphne.server.twisted_loop).__module__,
     "types": [m.hltype(wp.WebSocketProtocol.sendData) for m in (wp, tw)],
     "values": [m.hlval(1234) for m in (wp, tw)],
+    "gated": getattr(daphne.server.Server.handle_reply, "gated", False),
 }))
 """
 
@@ -41,3 +42,8 @@ def test_the_reactor_runs_on_uvloop_and_frames_log_nothing_costly():
     # Plain text, no terminal colours (what autobahn's own helpers made with click).
     assert seen["types"] == ["WebSocketProtocol.sendData"] * 2
     assert seen["values"] == ["1234"] * 2
+
+
+def test_websocket_sends_wait_for_a_paused_transport():
+    # What it does under load: chat/tests/test_slow_reader_live.py (a stalled tab is closed).
+    assert probe()["gated"] is True

@@ -183,12 +183,20 @@ EVENTS: dict[str, dict[str, dict[str, tuple]]] = {
 }
 
 SUCCESS_KEYS = {
-    ("/customer", "customer:join"): {"ok", "token", "customer", "conversation", "messages", "queue_position"},
+    ("/customer", "customer:join"): {
+        "ok",
+        "token",
+        "customer",
+        "conversation",
+        "messages",
+        "has_more",
+        "queue_position",
+    },
     ("/customer", "customer:message"): {"ok", "message"},
     ("/customer", "customer:typing"): {"ok"},
     ("/customer", "customer:disconnect"): {"ok"},
     ("/customer", "message:read"): {"ok"},
-    ("/agent", "agent:login"): {"ok", "agent", "conversations", "queue", "agents"},
+    ("/agent", "agent:login"): {"ok", "agent", "conversations", "queue", "queue_length", "agents"},
     ("/agent", "agent:status"): {"ok", "agent"},
     ("/agent", "agent:message"): {"ok", "message"},
     ("/agent", "agent:internal"): {"ok", "message"},

@@ -1,12 +1,16 @@
-"""A client that stops reading must not hold up anyone else, and loses nothing;
-one that stops answering is disconnected.
+"""A client that stops reading must not hold up anyone else, nor make the
+server hold its frames without bound; one that stops answering is
+disconnected.
 
 Frames are written to a WebSocket directly by whoever sends them
-(`chat.engine_socket`); once a client's buffers are full, its frames wait in
-its own queue. Here a customer's second tab is a bare WebSocket with a tiny
-receive buffer that reads nothing while the agent sends it megabytes: the
-first tab and the agent's acks must all arrive meanwhile, and the stalled
-tab, once it reads, must get every message once, in order.
+(`chat.realtime.engine_socket`); once a client's buffers are full, its
+frames wait in its own queue, capped (`SOCKET_SEND_BUFFER_BYTES`,
+`SOCKET_SEND_BUFFER_FRAMES`). Here a customer's other tabs are bare
+WebSockets with a tiny receive buffer that read nothing while the agent
+sends them megabytes: the first tab and the agent's acks must all arrive
+meanwhile, each stalled tab is closed once over its cap while the server's
+memory stays flat, and a resume from the last message a stalled tab got
+brings every message after it, once, in order.
 """
 
 from __future__ import annotations
@@ -17,19 +21,31 @@ import json
 import os
 import socket
 import struct
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from cs_project.testing.checks import acked_in_order
-from cs_project.testing.clients import agent, burst, customer
+from cs_project.testing.clients import agent, burst, customer, resume
 from cs_project.testing.server import LiveServer
 from cs_project.testing.waits import wait_until_server_saw_disconnect
 
 pytestmark = pytest.mark.live
 
-MESSAGES = 1000
-TEXT = 4000  # characters: about 4 MB in all, more than any buffer on the way holds
+MESSAGES = 2500
+TEXT = 4000  # characters: 10 MB in all, more than the cap and any buffer on the way
+ROUND = 100  # messages the agent sends at once before waiting for their acks
+CAP = 1024 * 1024  # bytes each stalled tab's queue may hold
+STALLED = 4  # tabs: 24 MB held for them past the kernel's buffers, were their frames not capped
+
+
+def rss_kib(pid: int) -> int:
+    """The process's resident set (VmRSS), in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
 
 
 class BareTab:
@@ -93,6 +109,24 @@ class BareTab:
                 got.append(json.loads(frame[len("42/customer,") :])[1])
         return got
 
+    def messages_until_closed(self) -> list[dict]:
+        """Read every agent:message until the server ends the WebSocket; return them."""
+        got = []
+        try:
+            while True:
+                opcode, payload = self._frame()
+                if opcode == 0x8:
+                    return got
+                text = payload.decode() if opcode == 0x1 else ""
+                if text.startswith('42/customer,["agent:message",'):
+                    got.append(json.loads(text[len("42/customer,") :])[1])
+        except ConnectionError:
+            return got
+        except TimeoutError:
+            raise AssertionError(
+                f"the server did not close the WebSocket; {len(got)} messages read"
+            ) from None
+
     def closed_by_server(self) -> bool:
         """Read (answering nothing) until the server closes the WebSocket: True, or a timeout error."""
         try:
@@ -133,33 +167,80 @@ class BareTab:
 
 
 @pytest.mark.parametrize("server", ["daphne", "uvicorn"])
-async def test_a_tab_that_stops_reading_holds_up_nobody_and_gets_everything_after(start_chat_server, server):
-    chat_server = start_chat_server(server=server)
+async def test_a_tab_that_stops_reading_is_closed_past_its_cap_and_resumes_with_everything(
+    start_chat_server, server
+):
+    # A cap below the default, so that a few megabytes (past the kernel's own
+    # buffers, which grow to 4 MB on loopback) reach it.
+    chat_server = start_chat_server(server=server, SOCKET_SEND_BUFFER_BYTES=CAP)
+    pid = chat_server.process.pid
     ann, _ = await agent(chat_server, "ann")
     carla, join = await customer(chat_server, "Carla")
     conversation_id = join["conversation"]["id"]
     await ann.wait_for("customer:new")
-    stalled = BareTab(chat_server, join["token"])
-    await asyncio.to_thread(stalled.open)
-    try:
-        payloads = [
-            {"conversation_id": conversation_id, "text": f"{i:05d}" + "x" * (TEXT - 5), "client_id": f"s-{i}"}
-            for i in range(MESSAGES)
+
+    def payloads(prefix: str, count: int) -> list[dict]:
+        return [
+            {
+                "conversation_id": conversation_id,
+                "text": f"{i:05d}" + "x" * (TEXT - 5),
+                "client_id": f"{prefix}-{i}",
+            }
+            for i in range(count)
         ]
 
-        # The stalled tab reads nothing while all of this happens.
-        acks = await burst(ann, "agent:message", payloads, timeout=60)
-        ids = acked_in_order(acks)
-        await carla.wait_for("agent:message", lambda m: m["sender"] == "agent", count=MESSAGES, timeout=60)
-        assert [m["id"] for m in carla.of("agent:message")] == ids
+    async def send_all(sent: list[dict]) -> list[int]:
+        """The agent sends in rounds, each once the last is acked: a pace its readers keep up with."""
+        acks = []
+        for at in range(0, len(sent), ROUND):
+            acks += await burst(ann, "agent:message", sent[at : at + ROUND], timeout=60)
+        return acked_in_order(acks)
 
-        # And the tab that read nothing gets it all once it reads.
-        received = await asyncio.to_thread(stalled.messages, MESSAGES)
-        assert [m["id"] for m in received] == ids
-        assert [m["text"] for m in received] == [p["text"] for p in payloads]
+    # The same messages once with every tab reading: what the path itself costs.
+    await send_all(payloads("w", MESSAGES))
+    await carla.wait_for("agent:message", lambda m: m["sender"] == "agent", count=MESSAGES, timeout=60)
+    before = rss_kib(pid)
+
+    stalled = [BareTab(chat_server, join["token"]) for _ in range(STALLED)]
+    for tab in stalled:
+        await asyncio.to_thread(tab.open)
+    try:
+        sent = payloads("s", MESSAGES)
+        # The stalled tabs read nothing while all of this happens.
+        ids = await send_all(sent)
+        await carla.wait_for(
+            "agent:message", lambda m: m["sender"] == "agent", count=2 * MESSAGES, timeout=60
+        )
+        assert [m["id"] for m in carla.of("agent:message")][MESSAGES:] == ids
+        after = rss_kib(pid)
+        # Capped, each stalled tab holds at most CAP; uncapped, about 6 MB
+        # each (what the kernel's buffers do not hold). Allowed: twice the
+        # caps and 5% more.
+        allowed = 2 * STALLED * CAP // 1024 + before // 20
+        assert after - before < allowed, f"VmRSS {before} KiB before, {after} KiB after"
+
+        # Each stalled tab was closed: reading now brings what its buffers
+        # held, then the end of its WebSocket, well before the last message.
+        got = [await asyncio.to_thread(tab.messages_until_closed) for tab in stalled]
     finally:
-        stalled.close()
-    for c in (ann, carla):
+        for tab in stalled:
+            tab.close()
+    for received in got:
+        assert len(received) < MESSAGES, "a stalled tab got everything: no cap was reached"
+        assert [m["id"] for m in received] == sorted(m["id"] for m in received)
+
+    # A tab that reconnects resumes from the last message it got: the rest, once, in order.
+    last_id = got[0][-1]["id"] if got[0] else None
+    tab, resumed = await resume(chat_server, join["token"], last_id)
+    expected = [i for i in ids if last_id is None or i > last_id]
+    assert [m["id"] for m in resumed if m["sender"] == "agent" and m["id"] in set(ids)] == expected
+    assert len(resumed) == len({m["id"] for m in resumed})
+
+    # The other tab and the agent were never held up, and still are not.
+    echo = await carla.call("customer:message", {"text": "still here", "client_id": "after-1"})
+    assert echo["ok"], echo
+    await ann.wait_for("customer:message", lambda m: m["client_id"] == "after-1")
+    for c in (ann, carla, tab):
         await c.disconnect()
 
 

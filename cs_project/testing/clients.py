@@ -137,3 +137,26 @@ async def burst(sender: Client, event: str, payloads: list[dict], timeout: float
         )
     )
     return await asyncio.wait_for(asyncio.gather(*futures), timeout)
+
+
+async def resume(server: LiveServer, token: str, last_message_id: int | None) -> tuple[Client, list[dict]]:
+    """A tab that reconnects with `token` and catches up from `last_message_id`, page by page.
+
+    Returns the connected client and every message after that id, as the
+    join's replay and each `messages:fetch` page brought them, in order.
+    """
+    client = await Client(server, "/customer").connect(auth={"token": token})
+    join = (
+        {"token": token} if last_message_id is None else {"token": token, "last_message_id": last_message_id}
+    )
+    ack = await client.call("customer:join", join)
+    assert ack["ok"], ack
+    messages = list(ack["messages"])
+    more = ack.get("has_more", False)
+    while more:
+        page = await client.call("messages:fetch", {"after_id": messages[-1]["id"]})
+        assert page["ok"], page
+        assert page["messages"], page
+        messages += page["messages"]
+        more = page["has_more"]
+    return client, messages

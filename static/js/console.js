@@ -101,7 +101,7 @@ socket.on("connect", async () => {
   $("#status").value = ack.agent.status;
   state.agents = new Map(ack.agents.map((a) => [a.id, a]));
   fillTransferTargets();
-  setQueueLength(ack.queue.length);
+  setQueueLength(ack.queue_length ?? ack.queue.length);
   refresh("#conversation-list");
   refresh("#queue");
   refresh("#roster");

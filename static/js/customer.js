@@ -6,6 +6,10 @@
 //   customer:join {token, last_message_id} and merge the returned messages
 //   (deduplicated by id, shown in id order). Every join answers with a
 //   fresh token (tokens expire when left unused), which replaces the stored one.
+// - Replays come a page at a time: resuming after an id, the page fetches
+//   the pages after it (messages:fetch {after_id}) until it is up to date;
+//   a fresh page load shows the latest page and a "Show earlier messages"
+//   button that fetches the page before the first shown (before_id).
 // - "Start a new chat" after an end starts over as a new visitor: the start
 //   form again, then customer:join {new_chat: true, token: <the previous
 //   one>, name...}, which revokes the previous visitor's token on the
@@ -44,7 +48,7 @@ const PREVIOUS_KEY = "cs.customer.previous";
 const AGENT_TYPING_MAX_MS = 8000;
 const RETRY_MS = 1500;
 const MAX_ATTEMPTS = 5;
-const TRANSIENT = new Set(["rate_limited", "conflict", "internal"]);
+const TRANSIENT = new Set(["rate_limited", "overloaded", "conflict", "internal"]);
 
 const byId = (id) => document.getElementById(id);
 const ui = {
@@ -67,6 +71,7 @@ const ui = {
   startButton: byId("start-button"),
   conversation: byId("conversation"),
   list: byId("messages"),
+  earlier: byId("earlier"),
   emptyHint: byId("empty-hint"),
   typing: byId("typing"),
   ended: byId("ended"),
@@ -175,11 +180,12 @@ function statusFor(id, status) {
 }
 
 // Show a stored message once, in id order (pending ones stay last).
-function showMessage(message) {
+// `older`: loaded above what is shown ("Show earlier messages"): no scrolling.
+function showMessage(message, older = false) {
   const list = ui.list;
   state.maxId = Math.max(state.maxId, message.id);
   if (hasMessage(list, message.id)) return;
-  const follow = nearBottom() || message.sender === "customer";
+  const follow = !older && (nearBottom() || message.sender === "customer");
   if (message.client_id) {
     const pending = list.querySelector(`li.pending[data-client-id="${CSS.escape(message.client_id)}"]`);
     if (pending) pending.remove();
@@ -533,12 +539,56 @@ async function join() {
       if (message.conversation_id === conversation.id) showMessage(message);
     }
     applyConversation(conversation, ack.queue_position);
+    if (payload.last_message_id) {
+      if (ack.has_more) await catchUp(socket, conversation.id);
+    } else {
+      setEarlier(Boolean(ack.has_more));
+    }
   }
   for (const item of loadOutbox()) showPending(item);
   updateEmpty();
   if (fresh) ui.input.focus();
   pump();
   markRead();
+}
+
+// Resuming: the pages after the last message shown, until up to date.
+async function catchUp(socket, conversationId) {
+  let more = true;
+  while (more && socket === state.socket && socket.connected) {
+    const page = await request("messages:fetch", { after_id: state.maxId });
+    if (!page.ok) {
+      // Rate limited or offline: the next join (reconnect) goes on from here.
+      if (page.error && TRANSIENT.has(page.error.code)) setTimeout(join, RETRY_MS);
+      return;
+    }
+    for (const message of page.messages) {
+      if (message.conversation_id === conversationId) showMessage(message);
+    }
+    more = page.has_more && page.messages.length > 0;
+  }
+}
+
+function setEarlier(shown) {
+  ui.earlier.classList.toggle("hidden", !shown);
+  ui.earlier.disabled = false;
+}
+
+// "Show earlier messages": the page before the first one shown.
+async function showEarlier() {
+  const first = ui.list.querySelector("li[data-id]");
+  if (!first) return setEarlier(false);
+  ui.earlier.disabled = true;
+  const page = await request("messages:fetch", { before_id: Number(first.dataset.id) });
+  if (!page.ok) {
+    ui.earlier.disabled = false;
+    return;
+  }
+  const list = ui.list;
+  const fromBottom = list.scrollHeight - list.scrollTop;
+  for (const message of page.messages) showMessage(message, true);
+  list.scrollTop = list.scrollHeight - fromBottom; // keep what was in view where it was
+  setEarlier(page.has_more && page.messages.length > 0);
 }
 
 function setToken(token) {
@@ -737,6 +787,7 @@ ui.endYes.addEventListener("click", async () => {
 // Start over as a new visitor: the start form, empty; its join revokes this
 // visitor's token (kept until then as the previous one). The socket is
 // closed meanwhile, so nothing of the previous visitor reaches this page.
+ui.earlier.addEventListener("click", showEarlier);
 ui.restart.addEventListener("click", () => {
   const previous = state.token || state.previousToken;
   forgetToken();
