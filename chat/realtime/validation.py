@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
 
 from ..errors import INVALID_PAYLOAD, TOO_LARGE, ChatError
 
@@ -43,30 +44,35 @@ def payload(args: tuple, allowed: frozenset[str]) -> dict:
     elif len(args) == 1:
         data = args[0]
     else:
-        raise ChatError(INVALID_PAYLOAD, "Send one object as the event's payload.")
+        raise ChatError(INVALID_PAYLOAD, _("Send one object as the event's payload."))
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ChatError(INVALID_PAYLOAD, "The payload must be a JSON object.")
+        raise ChatError(INVALID_PAYLOAD, _("The payload must be a JSON object."))
     if _payload_size(data) > MAX_PAYLOAD_BYTES:
-        raise ChatError(TOO_LARGE, f"The payload is over {MAX_PAYLOAD_BYTES} bytes.")
+        raise ChatError(TOO_LARGE, _("The payload is over %(limit)s bytes.") % {"limit": MAX_PAYLOAD_BYTES})
     unknown = set(data) - allowed
     if unknown:
-        raise ChatError(INVALID_PAYLOAD, f"Unknown field(s): {', '.join(sorted(map(str, unknown)))}.")
+        raise ChatError(
+            INVALID_PAYLOAD,
+            _("Unknown field(s): %(fields)s.") % {"fields": ", ".join(sorted(map(str, unknown)))},
+        )
     return data
 
 
 def text(data: dict, field: str = "text") -> str:
     value = data.get(field)
     if not isinstance(value, str):
-        raise ChatError(INVALID_PAYLOAD, f"`{field}` must be a string.")
+        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must be a string.") % {"field": field})
     value = value.strip()
     if not value:
-        raise ChatError(INVALID_PAYLOAD, f"`{field}` must not be empty.")
+        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must not be empty.") % {"field": field})
     if len(value) > MAX_TEXT:
-        raise ChatError(TOO_LARGE, f"`{field}` is over {MAX_TEXT} characters.")
+        raise ChatError(
+            TOO_LARGE, _("`%(field)s` is over %(limit)s characters.") % {"field": field, "limit": MAX_TEXT}
+        )
     if "\x00" in value:
-        raise ChatError(INVALID_PAYLOAD, f"`{field}` must not contain NUL characters.")
+        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must not contain NUL characters.") % {"field": field})
     return value
 
 
@@ -75,7 +81,7 @@ def client_id(data: dict) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not CLIENT_ID_RE.fullmatch(value):
-        raise ChatError(INVALID_PAYLOAD, "`client_id` must be 1 to 64 of A-Z a-z 0-9 _ -.")
+        raise ChatError(INVALID_PAYLOAD, _("`client_id` must be 1 to 64 of A-Z a-z 0-9 _ -."))
     return value
 
 
@@ -84,12 +90,14 @@ def _optional_str(data: dict, field: str, limit: int) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ChatError(INVALID_PAYLOAD, f"`{field}` must be a string.")
+        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must be a string.") % {"field": field})
     value = value.strip()
     if len(value) > limit:
-        raise ChatError(INVALID_PAYLOAD, f"`{field}` is over {limit} characters.")
+        raise ChatError(
+            INVALID_PAYLOAD, _("`%(field)s` is over %(limit)s characters.") % {"field": field, "limit": limit}
+        )
     if "\x00" in value:
-        raise ChatError(INVALID_PAYLOAD, f"`{field}` must not contain NUL characters.")
+        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must not contain NUL characters.") % {"field": field})
     return value or None
 
 
@@ -108,7 +116,7 @@ def email(data: dict) -> str | None:
     try:
         validate_email(value)
     except ValidationError:
-        raise ChatError(INVALID_PAYLOAD, "`email` is not a valid address.") from None
+        raise ChatError(INVALID_PAYLOAD, _("`email` is not a valid address.")) from None
     return value
 
 
@@ -117,7 +125,7 @@ def token(data: dict) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value or len(value) > 512:
-        raise ChatError(INVALID_PAYLOAD, "`token` must be the string from an earlier join.")
+        raise ChatError(INVALID_PAYLOAD, _("`token` must be the string from an earlier join."))
     return value
 
 
@@ -126,10 +134,10 @@ def identifier(data: dict, field: str, *, required: bool = True) -> int | None:
     value = data.get(field)
     if value is None:
         if required:
-            raise ChatError(INVALID_PAYLOAD, f"`{field}` is required.")
+            raise ChatError(INVALID_PAYLOAD, _("`%(field)s` is required.") % {"field": field})
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
-        raise ChatError(INVALID_PAYLOAD, f"`{field}` must be a positive integer.")
+        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must be a positive integer.") % {"field": field})
     return value
 
 
@@ -139,7 +147,7 @@ def cursor(data: dict, field: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
-        raise ChatError(INVALID_PAYLOAD, f"`{field}` must be an integer of 0 or more.")
+        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must be an integer of 0 or more.") % {"field": field})
     return value
 
 
@@ -148,7 +156,7 @@ def limit(data: dict, default: int = 50, maximum: int = MAX_HISTORY_LIMIT) -> in
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
-        raise ChatError(INVALID_PAYLOAD, f"`limit` must be 1 to {maximum}.")
+        raise ChatError(INVALID_PAYLOAD, _("`limit` must be 1 to %(maximum)s.") % {"maximum": maximum})
     return value
 
 
@@ -158,14 +166,14 @@ def offset(data: dict) -> int:
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
-        raise ChatError(INVALID_PAYLOAD, "`offset` must be an integer of 0 or more.")
+        raise ChatError(INVALID_PAYLOAD, _("`offset` must be an integer of 0 or more."))
     return value
 
 
 def boolean(data: dict, field: str) -> bool:
     value = data.get(field)
     if not isinstance(value, bool):
-        raise ChatError(INVALID_PAYLOAD, f"`{field}` must be true or false.")
+        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must be true or false.") % {"field": field})
     return value
 
 
