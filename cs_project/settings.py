@@ -207,10 +207,15 @@ TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
 
 RATE_LIMITS = {
     # Every event on a socket, checked as its frame arrives (token bucket).
-    "CUSTOMER_EVENTS_BURST": env_int("LIMIT_CUSTOMER_EVENTS_BURST", 400),
-    "CUSTOMER_EVENTS_PER_SECOND": env_float("LIMIT_CUSTOMER_EVENTS_PER_SECOND", 30.0),
+    "CUSTOMER_EVENTS_BURST": env_int("LIMIT_CUSTOMER_EVENTS_BURST", 60),
+    "CUSTOMER_EVENTS_PER_SECOND": env_float("LIMIT_CUSTOMER_EVENTS_PER_SECOND", 20.0),
     "AGENT_EVENTS_BURST": env_int("LIMIT_AGENT_EVENTS_BURST", 2000),
     "AGENT_EVENTS_PER_SECOND": env_float("LIMIT_AGENT_EVENTS_PER_SECOND", 1000.0),
+    # A socket refused this many events (less this many forgiven a second) is closed.
+    "REFUSALS_BEFORE_CLOSE": env_int("LIMIT_REFUSALS_BEFORE_CLOSE", 20),
+    "REFUSALS_FORGIVEN_PER_SECOND": env_float("LIMIT_REFUSALS_FORGIVEN_PER_SECOND", 5.0),
+    # Its address is then refused new sockets for this long (0: not at all).
+    "FLOOD_HOLD_SECONDS": env_float("LIMIT_FLOOD_HOLD_SECONDS", 30.0),
     # Per client address, shared by every process through Redis with REDIS_URL.
     "SOCKETS_PER_IP": env_int("LIMIT_SOCKETS_PER_IP", 200),
     "NEW_CUSTOMERS_PER_IP": env_int("LIMIT_NEW_CUSTOMERS_PER_IP", 60),

@@ -161,8 +161,12 @@ class ChatSocketServer(socketio.AsyncServer):
         namespace = namespace or "/"
         # Every event, known or not, before it costs a task or a query.
         if not limits.frame_allowed(eio_sid, namespace):
-            if id is not None:
+            verdict = limits.refused(eio_sid)
+            if verdict == limits.ANSWER and id is not None:
                 await self.send_ack(eio_sid, namespace, id, limits.refusal().as_ack())
+            elif verdict == limits.CLOSE:
+                log.info("closing %s: too many events refused", eio_sid)
+                await self.eio.disconnect(eio_sid)
             return
         entry = self.message_events.get((namespace, data[0])) if data and isinstance(data[0], str) else None
         if entry is None:

@@ -63,6 +63,9 @@ class Connection:
     address: str
     customer: TokenBucket | None = None
     agent: TokenBucket | None = None
+    # Refusals it may still earn before it is closed (made on its first one).
+    refusals: TokenBucket | None = None
+    closing: bool = False
 
 
 connections: dict[str, Connection] = {}
@@ -82,6 +85,10 @@ async def connection_closed(eio_sid: str) -> None:
     connection = connections.pop(eio_sid, None)
     if connection is not None:
         await windows.counters().close_socket(connection.address)
+        if connection.closing and _limit("FLOOD_HOLD_SECONDS") > 0:
+            # Closed for flooding: straight back would cost the transport
+            # its frames again, so the address waits a little first.
+            await windows.counters().ban(connection.address, _limit("FLOOD_HOLD_SECONDS"))
 
 
 def frame_allowed(eio_sid: str, namespace: str) -> bool:
@@ -102,6 +109,29 @@ def frame_allowed(eio_sid: str, namespace: str) -> bool:
                 _limit("CUSTOMER_EVENTS_BURST"), _limit("CUSTOMER_EVENTS_PER_SECOND")
             )
     return bucket.take()
+
+
+# What to do with a refused event (`refused`).
+ANSWER, CLOSE, DROP = "answer", "close", "drop"
+
+
+def refused(eio_sid: str) -> str:
+    """Count a refused event: ANSWER it `rate_limited`, CLOSE the connection (once), or DROP it.
+
+    A client that goes on sending past its bucket is not reading its answers,
+    and its frames still cost their decoding: closed, it costs nothing more.
+    """
+    connection = connections.get(eio_sid)
+    if connection is None or connection.closing:
+        return DROP
+    if connection.refusals is None:
+        connection.refusals = TokenBucket(
+            _limit("REFUSALS_BEFORE_CLOSE"), _limit("REFUSALS_FORGIVEN_PER_SECOND")
+        )
+    if connection.refusals.take():
+        return ANSWER
+    connection.closing = True
+    return CLOSE
 
 
 def address_of(environ: dict | None) -> str:

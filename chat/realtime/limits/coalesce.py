@@ -61,8 +61,16 @@ class Coalescer:
             loop = asyncio.get_running_loop()
             state.timer = loop.call_later(wait, lambda: loop.create_task(self._flush(key, state)))
             return
-        await forward(value)
+        # Recorded before the forward is awaited, so that the offers arriving
+        # meanwhile are coalesced with it; taken back if it fails.
+        before = state.sent, state.at
         state.sent, state.at = value, now
+        try:
+            await forward(value)
+        except BaseException:
+            if (state.sent, state.at) == (value, now):
+                state.sent, state.at = before
+            raise
 
     def forget(self, key: Hashable) -> None:
         state = self._states.pop(key, None)
@@ -74,13 +82,12 @@ class Coalescer:
         if state.wanted == state.sent or state.forward is None:
             return
         value = state.wanted
+        state.sent, state.at = value, time.monotonic()
         try:
             await state.forward(value)
         except Exception:
             # Refused now (the conversation ended or moved): nothing to say.
             log.debug("deferred typing signal for %s dropped", key, exc_info=True)
-            return
-        state.sent, state.at = value, time.monotonic()
 
     def _prune(self) -> None:
         horizon = time.monotonic() - 60

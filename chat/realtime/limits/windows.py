@@ -5,7 +5,10 @@ that every process counts together. Windows are sliding, estimated from two
 fixed windows (the previous one weighted by how much of it still overlaps),
 so a burst at a window's edge gets no second allowance.
 
-Both have the same coroutines (`hit`, `open_socket`, `close_socket`) and a
+An address whose socket was closed for flooding is refused new sockets for
+a while (`ban`).
+
+Both have the same coroutines (`hit`, `open_socket`, `close_socket`, `ban`) and a
 synchronous `hit_sync` for the message writer's database thread. Redis
 being unreachable lets everything through (logged): the limits protect the
 service, they must not be what takes it down.
@@ -34,6 +37,7 @@ class MemoryCounters:
         self._lock = threading.Lock()  # hit_sync runs on the writer's thread
         self._windows: dict[tuple[str, str], list] = {}  # -> [index, current, previous]
         self._sockets: dict[str, int] = {}
+        self._banned: dict[str, float] = {}  # address -> until (monotonic)
 
     def hit_sync(self, name: str, key: str, limit: int, window: float) -> bool:
         index, weight = _windows(window, time.time())
@@ -53,7 +57,18 @@ class MemoryCounters:
     async def hit(self, name: str, key: str, limit: int, window: float) -> bool:
         return self.hit_sync(name, key, limit, window)
 
+    async def ban(self, key: str, seconds: float) -> None:
+        self._banned[key] = time.monotonic() + seconds
+        if len(self._banned) > 10_000:
+            now = time.monotonic()
+            self._banned = {k: until for k, until in self._banned.items() if until > now}
+
     async def open_socket(self, key: str, limit: int) -> bool:
+        until = self._banned.get(key)
+        if until is not None:
+            if until > time.monotonic():
+                return False
+            del self._banned[key]
         count = self._sockets.get(key, 0)
         if count >= limit:
             return False
@@ -80,6 +95,7 @@ return 1
 # One hash per address, a field per process: a process's sockets are its own
 # field, so the sum is every process's count.
 _OPEN = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local total = 0
 for _, n in ipairs(redis.call('HVALS', KEYS[1])) do total = total + tonumber(n) end
 if total >= tonumber(ARGV[2]) then return 0 end
@@ -141,12 +157,19 @@ class RedisCounters:
         try:
             return bool(
                 await self._open(
-                    keys=[f"{self._prefix}:sockets:{key}"], args=[self._process, limit, SOCKETS_KEY_TTL]
+                    keys=[f"{self._prefix}:sockets:{key}", f"{self._prefix}:banned:{key}"],
+                    args=[self._process, limit, SOCKETS_KEY_TTL],
                 )
             )
         except Exception:
             log.warning("socket counter unavailable; letting a socket from %s in", key, exc_info=True)
             return True
+
+    async def ban(self, key: str, seconds: float) -> None:
+        try:
+            await self._async.set(f"{self._prefix}:banned:{key}", 1, px=max(1, int(seconds * 1000)))
+        except Exception:
+            log.warning("socket counter unavailable; %s is not held back", key, exc_info=True)
 
     async def close_socket(self, key: str) -> None:
         try:
