@@ -93,8 +93,11 @@ async def status(sid, *args):
 def message(sid, *args) -> Draft:
     state = _logged_in(sid)
     data = validation.payload(args, frozenset({"conversation_id", "text", "client_id"}))
+    conversation_id = validation.identifier(data, "conversation_id")
+    # The customer's page stops showing typing with the message.
+    limits.typing.forget(("agent", state.agent_id, conversation_id))
     return Draft(
-        conversation_id=validation.identifier(data, "conversation_id"),
+        conversation_id=conversation_id,
         sender=Sender.AGENT,
         sender_name=state.name,
         text=validation.text(data),

@@ -153,6 +153,8 @@ def message(sid, *args) -> Draft:
     # Per customer, so that more sockets or a reconnect do not add to it.
     if not limits.customer_message_allowed(state.customer_id):
         raise ChatError(RATE_LIMITED, _("Too many messages; slow down."))
+    # The agent's page stops showing typing with the message.
+    limits.typing.forget(("customer", state.customer_id, state.conversation_id))
     # With no conversation yet, or an ended one, the writer opens the next one
     # in queue order, so a burst that straddles an end keeps its order.
     return Draft(

@@ -223,6 +223,8 @@ RATE_LIMITS = {
     "IP_WINDOW_SECONDS": env_float("LIMIT_IP_WINDOW_SECONDS", 600.0),
     # Typing: at most one change forwarded per conversation per interval.
     "TYPING_INTERVAL_SECONDS": env_float("LIMIT_TYPING_INTERVAL_SECONDS", 1.0),
+    # The same state again only after this long (pages drop an unrefreshed indicator after 8 s).
+    "TYPING_REFRESH_SECONDS": env_float("LIMIT_TYPING_REFRESH_SECONDS", 4.0),
     # message:read writes, per socket; reads not past the last one write nothing.
     "READS_BURST": env_int("LIMIT_READS_BURST", 20),
     "READS_PER_SECOND": env_float("LIMIT_READS_PER_SECOND", 5.0),

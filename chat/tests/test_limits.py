@@ -63,7 +63,7 @@ async def test_typing_is_forwarded_once_per_interval_and_the_latest_state_wins()
     async def forward(value):
         sent.append(value)
 
-    coalescer = Coalescer(lambda: 0.2)
+    coalescer = Coalescer(lambda: 0.2, lambda: 60)
     for value in [True, True, False, True, False, True, True]:
         await coalescer.offer("k", value, forward)
     assert sent == [True]  # the rest waits for the interval
@@ -82,6 +82,24 @@ async def test_concurrent_offers_forward_once():
         await asyncio.sleep(0.05)
         sent.append(value)
 
-    coalescer = Coalescer(lambda: 1.0)
+    coalescer = Coalescer(lambda: 1.0, lambda: 60)
     await asyncio.gather(*(coalescer.offer("k", True, forward) for _ in range(20)))
     assert sent == [True]
+
+
+async def test_the_same_state_is_refreshed_after_a_while_and_a_message_starts_afresh():
+    sent = []
+
+    async def forward(value):
+        sent.append(value)
+
+    coalescer = Coalescer(lambda: 0.0, lambda: 0.1)
+    await coalescer.offer("k", True, forward)
+    await coalescer.offer("k", True, forward)
+    assert sent == [True]
+    await asyncio.sleep(0.15)
+    await coalescer.offer("k", True, forward)
+    assert sent == [True, True]
+    coalescer.forget("k")  # a message went: the other side shows no typing now
+    await coalescer.offer("k", True, forward)
+    assert sent == [True, True, True]

@@ -213,4 +213,4 @@ def read_bucket() -> TokenBucket:
 
 # --- typing --------------------------------------------------------------------------
 
-typing = Coalescer(lambda: _limit("TYPING_INTERVAL_SECONDS"))
+typing = Coalescer(lambda: _limit("TYPING_INTERVAL_SECONDS"), lambda: _limit("TYPING_REFRESH_SECONDS"))

@@ -5,8 +5,11 @@ a hundred times a second says nothing more than one that sends it once. Per
 key (a conversation as one customer or one agent sees it), `Coalescer.offer`
 forwards a new state at once if the last forward is an interval old, later
 (the latest state wins) if not, and a state equal to the last one forwarded
-never. In this process's memory: the key is one sender's, whose sockets on
-other processes are coalesced there.
+only once that is `refresh` old (the pages drop a typing indicator that is
+not refreshed). A message from the sender ends its typing on the other
+side: after `forget` the next state is forwarded even if repeated. In this
+process's memory: the key is one sender's, whose sockets on other
+processes are coalesced there.
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ class _State:
 
 
 class Coalescer:
-    def __init__(self, interval: Callable[[], float]) -> None:
+    def __init__(self, interval: Callable[[], float], refresh: Callable[[], float]) -> None:
         self._interval = interval
+        self._refresh = refresh
         self._states: dict[Hashable, _State] = {}
 
     async def offer(self, key: Hashable, value: bool, forward: Forward) -> None:
@@ -53,9 +57,9 @@ class Coalescer:
         state.wanted, state.forward = value, forward
         if state.timer is not None:
             return  # the pending forward sends the latest state
-        if value == state.sent:
-            return
         now = time.monotonic()
+        if value == state.sent and now - state.at < self._refresh():
+            return
         wait = state.at + self._interval() - now
         if wait > 0:
             loop = asyncio.get_running_loop()
@@ -73,9 +77,14 @@ class Coalescer:
             raise
 
     def forget(self, key: Hashable) -> None:
-        state = self._states.pop(key, None)
-        if state is not None and state.timer is not None:
-            state.timer.cancel()
+        """The other side shows no typing now: the next state goes out even if repeated.
+
+        Not a coroutine (the message path calls it). A change already
+        waiting for its turn still goes out.
+        """
+        state = self._states.get(key)
+        if state is not None:
+            state.sent = None
 
     async def _flush(self, key: Hashable, state: _State) -> None:
         state.timer = None
