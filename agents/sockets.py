@@ -16,7 +16,7 @@ from chat import actions, background, selectors
 from chat.errors import FORBIDDEN, NOT_LOGGED_IN, RATE_LIMITED, ChatError
 from chat.message_store import Draft
 from chat.models import Sender
-from chat.realtime import connections, emit, validation
+from chat.realtime import connections, emit, limits, validation
 from chat.realtime.rooms import AGENT_NS, AGENTS_ROOM, agent_room
 from chat.realtime.server import answer_unknown_events, on_event, on_message_event, sio
 from chat.services import endings, internal, presence, queue, receipts
@@ -37,7 +37,9 @@ async def connect(sid, environ, auth=None):
         raise ConnectionRefusedError(
             "unauthorized", {"code": "unauthorized", "message": _("Log in, or connect with auth: {token}.")}
         )
-    connections.agents[sid] = connections.AgentSocket(agent_id=known[0], name=known[1], credential=known[2])
+    connections.agents[sid] = connections.AgentSocket(
+        agent_id=known[0], name=known[1], credential=known[2], address=limits.address_of(environ)
+    )
 
 
 @sio.on("disconnect", namespace=AGENT_NS)
@@ -92,8 +94,11 @@ async def status(sid, *args):
 def message(sid, *args) -> Draft:
     state = _logged_in(sid)
     data = validation.payload(args, frozenset({"conversation_id", "text", "client_id"}))
+    conversation_id = validation.identifier(data, "conversation_id")
+    # The customer's page stops showing typing with the message.
+    limits.typing.forget(("agent", state.agent_id, conversation_id))
     return Draft(
-        conversation_id=validation.identifier(data, "conversation_id"),
+        conversation_id=conversation_id,
         sender=Sender.AGENT,
         sender_name=state.name,
         text=validation.text(data),
@@ -106,13 +111,19 @@ def message(sid, *args) -> Draft:
 async def internal_message(sid, *args):
     state = _logged_in(sid)
     data = validation.payload(args, frozenset({"text", "to_agent_id", "conversation_id", "client_id"}))
+    text = validation.text(data)
+    to_agent_id = validation.identifier(data, "to_agent_id", required=False)
+    conversation_id = validation.identifier(data, "conversation_id", required=False)
+    client_id = validation.client_id(data)
+    if not limits.internal_allowed(state.agent_id):
+        raise limits.refusal(_("Too many internal messages; slow down."))
     shape, new = await actions.run(
         internal.internal_message_create,
         sender_id=state.agent_id,
-        text=validation.text(data),
-        to_agent_id=validation.identifier(data, "to_agent_id", required=False),
-        conversation_id=validation.identifier(data, "conversation_id", required=False),
-        client_id=validation.client_id(data),
+        text=text,
+        to_agent_id=to_agent_id,
+        conversation_id=conversation_id,
+        client_id=client_id,
     )
     if new:
         await emit.internal_to_own_tabs(shape, state.agent_id, sid)
@@ -125,12 +136,17 @@ async def typing(sid, *args):
     data = validation.payload(args, frozenset({"conversation_id", "is_typing"}))
     conversation_id = validation.identifier(data, "conversation_id")
     is_typing = validation.boolean(data, "is_typing")
-    customer_id = await database_sync_to_async(selectors.agent_typing_target)(
-        conversation_id=conversation_id, agent_id=state.agent_id
-    )
-    await emit.agent_typing(
-        conversation_id, customer_id, {"id": state.agent_id, "name": state.name}, is_typing
-    )
+
+    async def forward(value: bool) -> None:
+        # Checked when forwarding (at most once a second), so it follows transfers and ends.
+        customer_id = await database_sync_to_async(selectors.agent_typing_target)(
+            conversation_id=conversation_id, agent_id=state.agent_id
+        )
+        await emit.agent_typing(
+            conversation_id, customer_id, {"id": state.agent_id, "name": state.name}, value
+        )
+
+    await limits.typing.offer(("agent", state.agent_id, conversation_id), is_typing, forward)
     return {"ok": True}
 
 
@@ -191,12 +207,16 @@ async def history(sid, *args):
 async def read(sid, *args):
     state = _logged_in(sid)
     data = validation.payload(args, frozenset({"conversation_id", "up_to_id"}))
+    conversation_id = validation.identifier(data, "conversation_id")
+    up_to_id = validation.identifier(data, "up_to_id")
+    if not state.read_is_new(conversation_id, up_to_id):
+        return {"ok": True}  # read already: nothing to write
+    if not state.reads.take():
+        raise limits.refusal()
     await actions.run(
-        receipts.message_read,
-        conversation_id=validation.identifier(data, "conversation_id"),
-        up_to_id=validation.identifier(data, "up_to_id"),
-        agent_id=state.agent_id,
+        receipts.message_read, conversation_id=conversation_id, up_to_id=up_to_id, agent_id=state.agent_id
     )
+    state.read_stored(conversation_id, up_to_id)
     return {"ok": True}
 
 

@@ -19,9 +19,18 @@ const opts = { transports: ["websocket"], perMessageDeflate: false, reconnection
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
+// Visitors come from many addresses: each socket binds a loopback address of
+// its own (127.0.0.0/8), from this worker's block, so that the server's
+// per-address limits stay on and are never what a run measures.
+let addresses = 0;
+function localAddress() {
+  const n = addresses++;
+  return `127.${1 + (config.address_block ?? 0)}.${Math.floor(n / 250) % 256}.${1 + (n % 250)}`;
+}
+
 function connect(namespace, auth) {
   return new Promise((resolve, reject) => {
-    const socket = io(config.url + namespace, { ...opts, auth });
+    const socket = io(config.url + namespace, { ...opts, auth, localAddress: localAddress() });
     socket.once("connect", () => resolve(socket));
     socket.once("connect_error", (err) => reject(err));
   });

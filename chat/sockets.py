@@ -16,7 +16,7 @@ from . import actions, background, join_batcher, selectors
 from .errors import INVALID_PAYLOAD, NOT_JOINED, RATE_LIMITED, ChatError
 from .message_store import Draft
 from .models import Sender
-from .realtime import connections, emit, validation
+from .realtime import connections, emit, limits, validation
 from .realtime.rooms import CUSTOMER_NS, customer_room
 from .realtime.server import after_ack, answer_unknown_events, on_event, on_message_event, sio
 from .services import endings, identity, joins, receipts
@@ -32,7 +32,7 @@ NO_FIELDS = frozenset()
 @sio.on("connect", namespace=CUSTOMER_NS)
 async def connect(sid, environ, auth=None):
     await background.ensure_started()
-    state = connections.CustomerSocket()
+    state = connections.CustomerSocket(address=limits.address_of(environ))
     token = auth.get("token") if isinstance(auth, dict) else None
     if token is not None:
         known = (
@@ -78,10 +78,12 @@ async def join(sid, *args):
     if "new_chat" in data and validation.boolean(data, "new_chat"):
         if name is None:
             raise ChatError(INVALID_PAYLOAD, _("`name` is required to start a chat."))
+        await limits.new_customer(state.address)
         result = await _start_over(sid, state, token, name, email, topic)
     elif token is None and state.customer_id is None:
         if name is None:
             raise ChatError(INVALID_PAYLOAD, _("`name` is required to start a chat."))
+        await limits.new_customer(state.address)
         # A new visitor: placed together with everyone else starting now.
         result = await join_batcher.submit(joins.Start(name=name, email=email, topic=topic))
     else:
@@ -150,8 +152,11 @@ def message(sid, *args) -> Draft:
     data = validation.payload(args, MESSAGE_FIELDS)
     text = validation.text(data)
     client_id = validation.client_id(data)
-    if not state.bucket.take():
+    # Per customer, so that more sockets or a reconnect do not add to it.
+    if not limits.customer_message_allowed(state.customer_id):
         raise ChatError(RATE_LIMITED, _("Too many messages; slow down."))
+    # The agent's page stops showing typing with the message.
+    limits.typing.forget(("customer", state.customer_id, state.conversation_id))
     # With no conversation yet, or an ended one, the writer opens the next one
     # in queue order, so a burst that straddles an end keeps its order.
     return Draft(
@@ -161,6 +166,7 @@ def message(sid, *args) -> Draft:
         text=text,
         client_id=client_id,
         customer_id=state.customer_id,
+        client_address=state.address,
     )
 
 
@@ -169,9 +175,14 @@ async def typing(sid, *args):
     state = _joined(sid)
     data = validation.payload(args, TYPING_FIELDS)
     is_typing = validation.boolean(data, "is_typing")
-    row = await database_sync_to_async(selectors.customer_typing_target)(customer_id=state.customer_id)
-    state.conversation_id = row.id
-    await emit.customer_typing(row.id, row.agent_id, is_typing)
+
+    async def forward(value: bool) -> None:
+        # Read when forwarding (at most once a second), so it follows transfers and ends.
+        row = await database_sync_to_async(selectors.customer_typing_target)(customer_id=state.customer_id)
+        state.conversation_id = row.id
+        await emit.customer_typing(row.id, row.agent_id, value)
+
+    await limits.typing.offer(("customer", state.customer_id, state.conversation_id), is_typing, forward)
     return {"ok": True}
 
 
@@ -179,6 +190,8 @@ async def typing(sid, *args):
 async def leave(sid, *args):
     state = _joined(sid)
     validation.payload(args, NO_FIELDS)
+    # The next message opens a new conversation: counted as one from here.
+    await limits.new_conversation(state.address)
     await actions.run(endings.conversation_end_by_customer, customer_id=state.customer_id)
     return {"ok": True}
 
@@ -188,10 +201,15 @@ async def read(sid, *args):
     state = _joined(sid)
     data = validation.payload(args, READ_FIELDS)
     up_to_id = validation.identifier(data, "up_to_id")
+    if up_to_id <= state.read_up_to:
+        return {"ok": True}  # read already: nothing to write
+    if not state.reads.take():
+        raise limits.refusal()
     row = await database_sync_to_async(selectors.current_conversation_row)(customer_id=state.customer_id)
     await actions.run(
         receipts.message_read, conversation_id=row.id, up_to_id=up_to_id, customer_id=state.customer_id
     )
+    state.read_up_to = max(state.read_up_to, up_to_id)
     return {"ok": True}
 
 

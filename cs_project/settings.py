@@ -278,7 +278,7 @@ CHAT = {
     # How often the sweeper looks for the two above.
     "SWEEP_INTERVAL_SECONDS": env_float("SWEEP_INTERVAL_SECONDS", 5.0),
     "DEFAULT_CAPACITY": env_int("AGENT_DEFAULT_CAPACITY", 5),
-    # Customer messages: a token bucket per socket.
+    # Customer messages: a token bucket per customer (all its sockets in one process).
     "CUSTOMER_RATE_BURST": env_int("CUSTOMER_RATE_BURST", 300),
     "CUSTOMER_RATE_PER_SECOND": env_float("CUSTOMER_RATE_PER_SECOND", 20.0),
     # Used for queue wait estimates until there is history to go by.
@@ -306,3 +306,37 @@ MESSAGE_PAGE_LIMIT = env_int("MESSAGE_PAGE_LIMIT", 200)
 # Pages (`messages:fetch`, `queue:list`): a token bucket per socket.
 PAGE_RATE_BURST = env_int("PAGE_RATE_BURST", 30)
 PAGE_RATE_PER_SECOND = env_float("PAGE_RATE_PER_SECOND", 5.0)
+
+# --- Rate limits (docs/SECURITY.md, "Rate limits") --------------------------
+
+# Proxies whose X-Forwarded-For names the client (CIDRs or addresses, comma
+# separated). Empty: the client is the TCP peer, whatever the header says.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+
+RATE_LIMITS = {
+    # Every event on a socket, checked as its frame arrives (token bucket).
+    "CUSTOMER_EVENTS_BURST": env_int("LIMIT_CUSTOMER_EVENTS_BURST", 60),
+    "CUSTOMER_EVENTS_PER_SECOND": env_float("LIMIT_CUSTOMER_EVENTS_PER_SECOND", 20.0),
+    "AGENT_EVENTS_BURST": env_int("LIMIT_AGENT_EVENTS_BURST", 2000),
+    "AGENT_EVENTS_PER_SECOND": env_float("LIMIT_AGENT_EVENTS_PER_SECOND", 1000.0),
+    # A socket refused this many events (less this many forgiven a second) is closed.
+    "REFUSALS_BEFORE_CLOSE": env_int("LIMIT_REFUSALS_BEFORE_CLOSE", 20),
+    "REFUSALS_FORGIVEN_PER_SECOND": env_float("LIMIT_REFUSALS_FORGIVEN_PER_SECOND", 5.0),
+    # Its address is then refused new sockets for this long (0: not at all).
+    "FLOOD_HOLD_SECONDS": env_float("LIMIT_FLOOD_HOLD_SECONDS", 30.0),
+    # Per client address, shared by every process through Redis with REDIS_URL.
+    "SOCKETS_PER_IP": env_int("LIMIT_SOCKETS_PER_IP", 200),
+    "NEW_CUSTOMERS_PER_IP": env_int("LIMIT_NEW_CUSTOMERS_PER_IP", 60),
+    "NEW_CONVERSATIONS_PER_IP": env_int("LIMIT_NEW_CONVERSATIONS_PER_IP", 60),
+    "IP_WINDOW_SECONDS": env_float("LIMIT_IP_WINDOW_SECONDS", 600.0),
+    # Typing: at most one change forwarded per conversation per interval.
+    "TYPING_INTERVAL_SECONDS": env_float("LIMIT_TYPING_INTERVAL_SECONDS", 1.0),
+    # The same state again only after this long (pages drop an unrefreshed indicator after 8 s).
+    "TYPING_REFRESH_SECONDS": env_float("LIMIT_TYPING_REFRESH_SECONDS", 4.0),
+    # message:read writes, per socket; reads not past the last one write nothing.
+    "READS_BURST": env_int("LIMIT_READS_BURST", 20),
+    "READS_PER_SECOND": env_float("LIMIT_READS_PER_SECOND", 5.0),
+    # agent:internal, per agent.
+    "INTERNAL_BURST": env_int("LIMIT_INTERNAL_BURST", 30),
+    "INTERNAL_PER_SECOND": env_float("LIMIT_INTERNAL_PER_SECOND", 5.0),
+}

@@ -66,6 +66,8 @@ def store_batch(*, drafts: list[Draft], delivered_ids: list[int]) -> list[Outcom
     """
     stamp = connection.ops.adapt_datetimefield_value
     rounds = 0
+    # Drafts refused a new conversation (too many from their address), by index.
+    refused: dict[int, ChatError] = {}
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
             if delivered_ids:
@@ -77,10 +79,14 @@ def store_batch(*, drafts: list[Draft], delivered_ids: list[int]) -> list[Outcom
             if rounds == _OPENING_ROUNDS or not _needs_opening(drafts, convs):
                 inserted = _insert(cursor, drafts, convs, stamp, None)
                 earlier = _messages_under(cursor, inserted.lookup) if inserted.lookup else {}
-                return _outcomes(inserted, earlier, convs)
+                outcomes = _outcomes(inserted, earlier, convs)
+                for i, error in refused.items():
+                    if not isinstance(outcomes[i], Stored):
+                        outcomes[i] = error
+                return outcomes
         # Rare: a customer wrote after the end. Open the new conversation
         # (its own transactions), then store the batch.
-        rounds = rounds + 1 if _open_for(drafts, convs) else _OPENING_ROUNDS
+        rounds = rounds + 1 if _open_for(drafts, convs, refused) else _OPENING_ROUNDS
 
 
 def _ended(row: access.ConversationRow | None) -> bool:
@@ -97,7 +103,9 @@ def _needs_opening(drafts: list[Draft], convs: dict[int, access.ConversationRow]
     return False
 
 
-def _open_for(drafts: list[Draft], convs: dict[int, access.ConversationRow]) -> bool:
+def _open_for(
+    drafts: list[Draft], convs: dict[int, access.ConversationRow], refused: dict[int, ChatError]
+) -> bool:
     """Send customer drafts with no open conversation to one; True if any moved.
 
     Writing after a chat ended (or before any) opens a new conversation.
@@ -105,8 +113,10 @@ def _open_for(drafts: list[Draft], convs: dict[int, access.ConversationRow]) -> 
     the order it was sent. Each reopening is its own transaction (taking the
     assignment lock first, like every assignment). A draft whose client_id
     is already stored in the ended conversation stays, so the resend returns
-    the stored message.
+    the stored message. A customer whose address has opened too many
+    conversations lately gets none: its drafts are refused `rate_limited`.
     """
+    from ..realtime import limits
     from ..services.joins import conversation_reopen  # services sit above the store
 
     ended = {i for i, row in convs.items() if _ended(row)}
@@ -117,16 +127,20 @@ def _open_for(drafts: list[Draft], convs: dict[int, access.ConversationRow]) -> 
             client_id__in={d.client_id for d in drafts if d.client_id is not None},
         ).values_list("conversation_id", "client_id")
     )
-    opened: dict[int, int] = {}
-    for d in drafts:
+    opened: dict[int, int | None] = {}
+    for i, d in enumerate(drafts):
         if d.sender != Sender.CUSTOMER or not (d.conversation_id is None or d.conversation_id in ended):
             continue
-        if (d.conversation_id, d.client_id) in already:
+        if i in refused or (d.conversation_id, d.client_id) in already:
             continue
         if d.customer_id not in opened:
-            opened[d.customer_id] = conversation_reopen(customer_id=d.customer_id)
+            allowed = limits.new_conversation_allowed_sync(d.client_address)
+            opened[d.customer_id] = conversation_reopen(customer_id=d.customer_id) if allowed else None
+        if opened[d.customer_id] is None:
+            refused[i] = limits.refusal(limits.too_many_chats())
+            continue
         d.conversation_id = opened[d.customer_id]
-    return bool(opened)
+    return any(c is not None for c in opened.values())
 
 
 @dataclass(slots=True)

@@ -20,6 +20,8 @@ class Draft:
     client_id: str | None
     customer_id: int | None = None
     agent_id: int | None = None
+    # The customer's address, counted if the writer opens a conversation.
+    client_address: str | None = None
 
 
 @dataclass(slots=True)

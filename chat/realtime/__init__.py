@@ -9,6 +9,7 @@
 | `connections`    | what this process knows of each connected socket                  |
 | `validation`     | payload parsing by the limits of PROTOCOL.md                      |
 | `ratelimit`      | the token bucket                                                  |
+| `limits`         | rate limits per socket, customer, agent and client address        |
 | `engine_socket`  | python-engineio's socket without a task per frame                 |
 | `socket_json`    | orjson for every packet                                           |
 | `internal_bridge`| internal chat from the channel layer to this process's agents     |

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
-
+from . import limits
 from .ratelimit import TokenBucket
 
 
@@ -14,17 +13,21 @@ class CustomerSocket:
     customer_id: int | None = None
     name: str = ""
     conversation_id: int | None = None
-    # Made on first use: most sockets never send, and a server holds tens of
+    # The client's address (limits.address_of), read at connect: the
+    # handshake's headers are dropped once connected.
+    address: str = ""
+    # The highest message:read up_to_id stored from this socket: one not
+    # above it writes nothing (message ids only grow).
+    read_up_to: int = 0
+    # Made on first use: most sockets never read, and a server holds tens of
     # thousands of sockets (docs/PERFORMANCE.md, `connections`).
-    _bucket: TokenBucket | None = None
+    _reads: TokenBucket | None = None
 
     @property
-    def bucket(self) -> TokenBucket:
-        if self._bucket is None:
-            self._bucket = TokenBucket(
-                settings.CHAT["CUSTOMER_RATE_BURST"], settings.CHAT["CUSTOMER_RATE_PER_SECOND"]
-            )
-        return self._bucket
+    def reads(self) -> TokenBucket:
+        if self._reads is None:
+            self._reads = limits.read_bucket()
+        return self._reads
 
     _pages: TokenBucket | None = None
 
@@ -32,7 +35,7 @@ class CustomerSocket:
     def pages(self) -> TokenBucket:
         """`messages:fetch`: a bucket of its own (made on first use)."""
         if self._pages is None:
-            self._pages = page_bucket()
+            self._pages = limits.page_bucket()
         return self._pages
 
 
@@ -44,18 +47,33 @@ class AgentSocket:
     # What opened it (agents.identity): a logout or a token rotation ends
     # only the sockets opened with that session or that token.
     credential: str = ""
+    address: str = ""
+    # message:read: the highest up_to_id stored per conversation, and its bucket.
+    read_up_to: dict[int, int] | None = None
+    _reads: TokenBucket | None = None
+
+    @property
+    def reads(self) -> TokenBucket:
+        if self._reads is None:
+            self._reads = limits.read_bucket()
+        return self._reads
+
+    def read_is_new(self, conversation_id: int, up_to_id: int) -> bool:
+        return self.read_up_to is None or up_to_id > self.read_up_to.get(conversation_id, 0)
+
+    def read_stored(self, conversation_id: int, up_to_id: int) -> None:
+        if self.read_up_to is None or len(self.read_up_to) >= 1000:
+            self.read_up_to = {}
+        self.read_up_to[conversation_id] = max(up_to_id, self.read_up_to.get(conversation_id, 0))
+
     _pages: TokenBucket | None = None
 
     @property
     def pages(self) -> TokenBucket:
         """`queue:list`: a bucket of its own (made on first use)."""
         if self._pages is None:
-            self._pages = page_bucket()
+            self._pages = limits.page_bucket()
         return self._pages
-
-
-def page_bucket() -> TokenBucket:
-    return TokenBucket(settings.PAGE_RATE_BURST, settings.PAGE_RATE_PER_SECOND)
 
 
 customers: dict[str, CustomerSocket] = {}

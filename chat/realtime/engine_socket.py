@@ -277,6 +277,10 @@ class LeanSocket(async_socket.AsyncSocket):
                 # if we get an unexpected exception we log the error and exit
                 # the connection properly
                 self.server.logger.exception("Unknown receive error")
+            if self.closed:
+                # Closed from here (too many events refused, a server
+                # disconnect): what the client sent after it is not read.
+                break
 
         self._ws = None
         await self.queue.put(None)  # unlock the writer task so it can exit

@@ -47,7 +47,8 @@ FENCES = (
     # python-socketio: the server.
     Fence(
         "socketio.async_server:AsyncServer._handle_event",
-        f"overridden ({_SERVER}): message events go to the writer without a task",
+        f"overridden ({_SERVER}): every event checked against its socket's bucket; message events"
+        " go to the writer without a task",
         "65178105ef8b593d",
     ),
     Fence(
@@ -57,8 +58,14 @@ FENCES = (
     ),
     Fence(
         "socketio.async_server:AsyncServer._handle_eio_connect",
-        f"overridden ({_SERVER}): the request body reader is dropped, sockets become LeanSockets",
+        f"overridden ({_SERVER}): sockets per address refused, the request body reader is dropped,"
+        " sockets become LeanSockets",
         "76704886d944a7e6",
+    ),
+    Fence(
+        "socketio.async_server:AsyncServer._handle_eio_disconnect",
+        f"overridden ({_SERVER}): the connection's address counted out (chat/realtime/limits)",
+        "9344593148b66fd9",
     ),
     Fence(
         "socketio.async_server:AsyncServer._handle_connect",

@@ -22,7 +22,7 @@ from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from ..errors import INTERNAL, UNKNOWN_EVENT, ChatError
 from ..message_writer import Reply, writer
-from . import emit, engine_socket, socket_json
+from . import emit, engine_socket, limits, socket_json
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +159,15 @@ class ChatSocketServer(socketio.AsyncServer):
 
     async def _handle_event(self, eio_sid, namespace, id, data):
         namespace = namespace or "/"
+        # Every event, known or not, before it costs a task or a query.
+        if not limits.frame_allowed(eio_sid, namespace):
+            verdict = limits.refused(eio_sid)
+            if verdict == limits.ANSWER and id is not None:
+                await self.send_ack(eio_sid, namespace, id, limits.refusal().as_ack())
+            elif verdict == limits.CLOSE:
+                log.info("closing %s: too many events refused", eio_sid)
+                await self.eio.disconnect(eio_sid)
+            return
         entry = self.message_events.get((namespace, data[0])) if data and isinstance(data[0], str) else None
         if entry is None:
             return await super()._handle_event(eio_sid, namespace, id, data)
@@ -179,12 +188,21 @@ class ChatSocketServer(socketio.AsyncServer):
             await self.send_ack(eio_sid, namespace, id, answer)
 
     async def _handle_eio_connect(self, eio_sid, environ):
+        # Refused (Engine.IO answers 401) past the sockets allowed per address.
+        if not await limits.connection_opened(eio_sid, environ):
+            return False
         # The handshake is a GET: its body is never read.
         environ.pop("wsgi.input", None)
         socket = self.eio.sockets.get(eio_sid)
         if socket is not None:
             engine_socket.adopt(socket)
         await super()._handle_eio_connect(eio_sid, environ)
+
+    async def _handle_eio_disconnect(self, eio_sid, reason):
+        try:
+            await super()._handle_eio_disconnect(eio_sid, reason)
+        finally:
+            await limits.connection_closed(eio_sid)
 
     async def _handle_connect(self, eio_sid, namespace, data):
         await super()._handle_connect(eio_sid, namespace, data)

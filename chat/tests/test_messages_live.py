@@ -214,7 +214,10 @@ async def test_second_tab_sees_the_same_conversation_and_the_other_tabs_messages
 # --- bursts ---------------------------------------------------------------------------------
 
 
-async def test_burst_of_200_from_a_customer_arrives_in_order_stored_once(chat_server):
+async def test_burst_of_200_from_a_customer_arrives_in_order_stored_once(start_chat_server):
+    # About the writer's order under a burst, not about limits: one socket
+    # may send 60 events at once by default (LIMIT_CUSTOMER_EVENTS_BURST).
+    chat_server = start_chat_server(LIMIT_CUSTOMER_EVENTS_BURST="400")
     ann, _ = await agent(chat_server, "ann")
     carla, join = await customer(chat_server, "Carla")
     conversation_id = join["conversation"]["id"]
@@ -432,7 +435,10 @@ async def test_sending_after_the_end_opens_a_new_conversation(chat_server):
         await c.disconnect()
 
 
-async def test_a_burst_after_the_end_opens_one_conversation_and_keeps_order(chat_server):
+async def test_a_burst_after_the_end_opens_one_conversation_and_keeps_order(start_chat_server):
+    # About the writer's order under a burst, not about limits: one socket
+    # may send 60 events at once by default (LIMIT_CUSTOMER_EVENTS_BURST).
+    chat_server = start_chat_server(LIMIT_CUSTOMER_EVENTS_BURST="400")
     ann, _ = await agent(chat_server, "ann")
     carla, join = await customer(chat_server, "Carla")
     customer_id, old = join["customer"]["id"], join["conversation"]["id"]

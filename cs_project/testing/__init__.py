@@ -12,7 +12,10 @@ use it:
   `snapshot` / `describe_change` to check that a refused event wrote nothing;
 - `clients`: `Client`, python-socketio's AsyncClient on one namespace that
   records every event, and `customer()` / `agent()` for a joined customer or
-  a logged-in agent; `burst` for many emits at once;
+  a logged-in agent; `burst` for many emits at once; `loopback(i)`, an
+  address of its own for a client to connect from;
+- `flood`: an attacker in a process of its own, flooding from one
+  loopback address (typing, joins, connections), for the limits' tests;
 - `waits`: `eventually`, the one polling loop, and the waits built on it;
 - `checks`: assertions more than one test module makes (`acked_in_order`)
   and `short`, a value cut to size for a failure message;

@@ -3,6 +3,11 @@ official Python client, on one namespace of a `LiveServer`.
 
 `Client` records every event it receives; `customer()` and `agent()` give a
 joined customer and a logged-in agent; `burst()` sends many events at once.
+
+A client connects from 127.0.0.1 unless given `address`: visitors come from
+many addresses, and the server limits each one (docs/SECURITY.md, "Rate
+limits"). `loopback(i)` is the i-th of 127.0.0.0/8's addresses after
+127.0.0.1: a client binds it as its own, on this machine, without set-up.
 """
 
 from __future__ import annotations
@@ -10,23 +15,40 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+import aiohttp
 import socketio
 
 from cs_project.testing.server import LiveServer
 
 
+def loopback(i: int) -> str:
+    """A loopback address other than 127.0.0.1, distinct for each `i` below 62,500."""
+    return f"127.0.{i // 250}.{2 + i % 250}"
+
+
 @dataclass
 class Client:
-    """An AsyncClient on one namespace that remembers every event it got."""
+    """An AsyncClient on one namespace that remembers every event it got.
+
+    With `address`, its connections (polling and WebSocket) leave from that
+    local address.
+    """
 
     server: LiveServer
     namespace: str
     transports: list[str] | None = None
     events: list[tuple[str, object]] = field(default_factory=list)
-    sio: socketio.AsyncClient = field(default_factory=lambda: socketio.AsyncClient(reconnection=False))
+    sio: socketio.AsyncClient | None = None
+    address: str | None = None
 
     def __post_init__(self) -> None:
         self._changed = asyncio.Event()
+        self._http: aiohttp.ClientSession | None = None
+        if self.sio is None:
+            if self.address is not None:
+                connector = aiohttp.TCPConnector(local_addr=(self.address, 0))
+                self._http = aiohttp.ClientSession(connector=connector)
+            self.sio = socketio.AsyncClient(reconnection=False, http_session=self._http)
 
         async def record(event, *args):
             self.events.append((event, args[0] if len(args) == 1 else list(args)))
@@ -89,19 +111,25 @@ class Client:
                 pass
 
     async def disconnect(self) -> None:
-        if not self.sio.connected:
-            return
-        if self.sio.transport() == "polling":
-            # python-engineio's client otherwise waits for its pending
-            # long-poll to time out (30 s); the server sees the close either way.
-            await self.sio.eio.disconnect(abort=True)
-        else:
-            await self.sio.disconnect()
+        try:
+            if not self.sio.connected:
+                return
+            if self.sio.transport() == "polling":
+                # python-engineio's client otherwise waits for its pending
+                # long-poll to time out (30 s); the server sees the close either way.
+                await self.sio.eio.disconnect(abort=True)
+            else:
+                await self.sio.disconnect()
+        finally:
+            if self._http is not None:
+                await self._http.close()
 
 
-async def customer(server: LiveServer, name: str = "Carla", **join) -> tuple[Client, dict]:
-    """A connected, joined customer and its join ack."""
-    client = await Client(server, "/customer").connect()
+async def customer(
+    server: LiveServer, name: str = "Carla", *, address: str | None = None, **join
+) -> tuple[Client, dict]:
+    """A connected, joined customer (from `address`, if given) and its join ack."""
+    client = await Client(server, "/customer", address=address).connect()
     ack = await client.call("customer:join", {"name": name, **join})
     assert ack["ok"], ack
     return client, ack
