@@ -238,9 +238,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True  # no row per successful login: only failures are kept
 AXES_LOCKOUT_CALLABLE = "agents.login_throttle.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "agents.login_throttle.login_client_ip"
-# Proxies (addresses or networks) whose X-Forwarded-For names the client of a
-# login attempt; none by default: the connection's peer is the client.
-LOGIN_TRUSTED_PROXIES = env_list("LOGIN_TRUSTED_PROXIES", env_list("TRUSTED_PROXIES", []))
+# The address of an attempt: as for the rate limits, behind TRUSTED_PROXIES only.
 
 LOGGING = {
     "version": 1,

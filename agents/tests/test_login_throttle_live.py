@@ -128,7 +128,7 @@ async def test_admin_login_is_throttled_and_a_supervisor_unlocks_it(chat_server)
 
 async def test_a_proxy_header_counts_only_from_a_trusted_proxy(start_chat_server):
     # 127.0.0.5 is the trusted proxy; every attempt below comes through it or around it.
-    server = start_chat_server(LOGIN_TRUSTED_PROXIES="127.0.0.5")
+    server = start_chat_server(TRUSTED_PROXIES="127.0.0.5")
 
     async def through_proxy(client_address: str, password: str, source="127.0.0.5") -> Attempt:
         async with http_session(source) as http:
