@@ -82,7 +82,6 @@ class Server:
         self.log = open(self.dir / "server.log", "wb")  # closed in stop()
         env = base_env(self.db)
         env.update(DEBUG="0", SECRET_KEY="bench-only-secret-key", LOG_LEVEL="ERROR", SERVE_STATIC="0")
-        env.setdefault("CUSTOMER_RATE_BURST", "100000")
         try:
             if postgres:
                 import psycopg

@@ -22,7 +22,14 @@ FLOOD = 300
 
 @pytest.mark.parametrize("server", ["daphne", "uvicorn"])
 async def test_a_message_flood_past_the_writer_queue_is_answered_overloaded(start_chat_server, server):
-    chat_server = start_chat_server(server=server, MESSAGE_WRITER_MAX_QUEUE=1)
+    # A burst from one socket past the writer's queue: about that queue, not
+    # about the per-socket event limit (test_limits_live.py), raised here.
+    chat_server = start_chat_server(
+        server=server,
+        MESSAGE_WRITER_MAX_QUEUE=1,
+        LIMIT_CUSTOMER_EVENTS_BURST="1000",
+        CUSTOMER_RATE_BURST="1000",
+    )
     ann, _ = await agent(chat_server, "ann")
     carla, join = await customer(chat_server, "Carla")
     conversation_id = join["conversation"]["id"]
