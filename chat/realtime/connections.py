@@ -8,8 +8,33 @@ from . import limits
 from .ratelimit import TokenBucket
 
 
+class _Buckets:
+    """A socket's `message:read` and page buckets, each made on first use.
+
+    Most sockets never read or page, and a server holds tens of thousands
+    of sockets (docs/PERFORMANCE.md, `connections`).
+    """
+
+    __slots__ = ()
+    _reads: TokenBucket | None
+    _pages: TokenBucket | None
+
+    @property
+    def reads(self) -> TokenBucket:
+        if self._reads is None:
+            self._reads = limits.read_bucket()
+        return self._reads
+
+    @property
+    def pages(self) -> TokenBucket:
+        """`messages:fetch` (customers), `queue:list` (agents)."""
+        if self._pages is None:
+            self._pages = limits.page_bucket()
+        return self._pages
+
+
 @dataclass(slots=True)
-class CustomerSocket:
+class CustomerSocket(_Buckets):
     customer_id: int | None = None
     name: str = ""
     conversation_id: int | None = None
@@ -19,28 +44,13 @@ class CustomerSocket:
     # The highest message:read up_to_id stored from this socket: one not
     # above it writes nothing (message ids only grow).
     read_up_to: int = 0
-    # Made on first use: most sockets never read, and a server holds tens of
-    # thousands of sockets (docs/PERFORMANCE.md, `connections`).
+    # Made on first use (_Buckets): most sockets never read.
     _reads: TokenBucket | None = None
-
-    @property
-    def reads(self) -> TokenBucket:
-        if self._reads is None:
-            self._reads = limits.read_bucket()
-        return self._reads
-
     _pages: TokenBucket | None = None
-
-    @property
-    def pages(self) -> TokenBucket:
-        """`messages:fetch`: a bucket of its own (made on first use)."""
-        if self._pages is None:
-            self._pages = limits.page_bucket()
-        return self._pages
 
 
 @dataclass(slots=True)
-class AgentSocket:
+class AgentSocket(_Buckets):
     agent_id: int
     name: str
     logged_in: bool = False
@@ -51,12 +61,7 @@ class AgentSocket:
     # message:read: the highest up_to_id stored per conversation, and its bucket.
     read_up_to: dict[int, int] | None = None
     _reads: TokenBucket | None = None
-
-    @property
-    def reads(self) -> TokenBucket:
-        if self._reads is None:
-            self._reads = limits.read_bucket()
-        return self._reads
+    _pages: TokenBucket | None = None
 
     def read_is_new(self, conversation_id: int, up_to_id: int) -> bool:
         return self.read_up_to is None or up_to_id > self.read_up_to.get(conversation_id, 0)
@@ -65,15 +70,6 @@ class AgentSocket:
         if self.read_up_to is None or len(self.read_up_to) >= 1000:
             self.read_up_to = {}
         self.read_up_to[conversation_id] = max(up_to_id, self.read_up_to.get(conversation_id, 0))
-
-    _pages: TokenBucket | None = None
-
-    @property
-    def pages(self) -> TokenBucket:
-        """`queue:list`: a bucket of its own (made on first use)."""
-        if self._pages is None:
-            self._pages = limits.page_bucket()
-        return self._pages
 
 
 customers: dict[str, CustomerSocket] = {}

@@ -22,16 +22,9 @@ pytestmark = pytest.mark.live
 
 
 @pytest.fixture
-def chat_server(start_chat_server):
-    """A server whose per-socket rate limits stay out of the way.
-
-    These tests are about the answer to each payload, sent many to a socket
-    in quick succession; the limits have tests of their own
-    (test_limits_live.py), which a refusal here would only blur.
-    """
-    return start_chat_server(
-        LIMIT_CUSTOMER_EVENTS_BURST="100000", LIMIT_READS_BURST="100000", LIMIT_INTERNAL_BURST="100000"
-    )
+def chat_server(unlimited_chat_server):
+    # About the answer to each payload, not the limits (the fixture says why).
+    return unlimited_chat_server
 
 
 INVALID = "invalid_payload"

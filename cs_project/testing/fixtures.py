@@ -44,6 +44,19 @@ def chat_server(start_chat_server):
 
 
 @pytest.fixture
+def unlimited_chat_server(start_chat_server):
+    """A server whose per-socket rate limits stay out of the way.
+
+    For tests about the answer to each payload, sent many to a socket in
+    quick succession; the limits have tests of their own
+    (chat/tests/test_limits_live.py), which a refusal there would only blur.
+    """
+    return start_chat_server(
+        LIMIT_CUSTOMER_EVENTS_BURST="100000", LIMIT_READS_BURST="100000", LIMIT_INTERNAL_BURST="100000"
+    )
+
+
+@pytest.fixture
 async def browser():
     """A headless Chromium (Playwright's async API), closed after the test."""
     from playwright.async_api import async_playwright
