@@ -162,7 +162,9 @@ async def _connect_eventually(server: LiveServer, address: str) -> Client:
 # --- per-event limits -----------------------------------------------------------------------
 
 
-async def test_reads_not_past_the_last_one_write_nothing_and_new_reads_are_limited(chat_server):
+async def test_reads_not_past_the_last_one_write_nothing_and_new_reads_are_limited(start_chat_server):
+    # Next to no refill, so the count below does not depend on this machine's speed.
+    chat_server = start_chat_server(LIMIT_READS_PER_SECOND="0.001")
     ann, _ = await agent(chat_server, "ann")
     carla, join = await customer(chat_server, "Carla", address=HONEST)
     conversation_id = join["conversation"]["id"]
@@ -188,17 +190,21 @@ async def test_reads_not_past_the_last_one_write_nothing_and_new_reads_are_limit
         sent = await ann.call("agent:message", {"conversation_id": conversation_id, "text": f"b{i}"})
         news.append(await carla.call("message:read", {"up_to_id": sent["message"]["id"]}))
     codes = [a["ok"] or a["error"]["code"] for a in news]
-    assert codes.count(True) >= 19 and "rate_limited" in codes, codes
+    # The first read above took one of the 20.
+    assert codes == [True] * 19 + ["rate_limited"] * 11, codes
 
 
-async def test_internal_messages_are_limited_per_agent_across_its_sockets(chat_server):
+async def test_internal_messages_are_limited_per_agent_across_its_sockets(start_chat_server):
+    # Next to no refill, so what the test sees does not depend on how fast
+    # this machine is (a bucket refilled during the new tab's login would
+    # let it send); the mechanism is the same at 5 a second.
+    chat_server = start_chat_server(LIMIT_INTERNAL_PER_SECOND="0.001")
     ann, _ = await agent(chat_server, "ann")
     await agent(chat_server, "ben")
     to_ben = ben_id = chat_server.agents["ben"]["id"]
     acks = [await ann.call("agent:internal", {"text": f"n{i}", "to_agent_id": to_ben}) for i in range(40)]
     codes = [a["ok"] or a["error"]["code"] for a in acks]
-    assert codes[:30] == [True] * 30 and set(codes[30:]) <= {True, "rate_limited"}, codes
-    assert "rate_limited" in codes
+    assert codes == [True] * 30 + ["rate_limited"] * 10, codes
     # Another socket of the same agent does not start afresh.
     again, _ = await agent(chat_server, "ann")
     refused = await again.call("agent:internal", {"text": "from a new tab", "to_agent_id": ben_id})
