@@ -40,7 +40,10 @@ async def pace(carla: Client, ann: Client, label: str, rounds: int = 40) -> floa
         assert ack["ok"], ack
         await ann.wait_for("customer:message", lambda m, tag=tag: m["text"] == tag, timeout=60)
         took.append(loop.time() - sent)
-        await asyncio.sleep(0.01)
+        # Below the 20 events a second a customer socket may keep up (its
+        # burst of 60 is gone after a few dozen rounds at full speed): the
+        # honest chat stays within its own limits however fast the machine.
+        await asyncio.sleep(0.05)
     return statistics.quantiles(took, n=100)[98]
 
 
