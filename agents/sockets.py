@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from socketio.exceptions import ConnectionRefusedError
 
 from chat import actions, background, selectors
-from chat.errors import FORBIDDEN, NOT_LOGGED_IN, RATE_LIMITED, ChatError
+from chat.errors import FORBIDDEN, NOT_LOGGED_IN, ChatError
 from chat.message_store import Draft
 from chat.models import Sender
 from chat.realtime import connections, emit, limits, validation
@@ -228,7 +228,7 @@ async def queue_list(sid, *args):
     most = settings.CHAT["QUEUE_LIST_LIMIT"]
     limit = validation.limit(data, most, most)
     if not state.pages.take():
-        raise ChatError(RATE_LIMITED, _("Too many pages asked for; slow down."))
+        raise limits.page_refusal()
     listing = await database_sync_to_async(selectors.queue_listing)(limit, offset)
     more = offset + len(listing["conversations"]) < listing["length"]
     return {"ok": True, **listing, "has_more": more}

@@ -201,7 +201,8 @@ async def read(sid, *args):
     state = _joined(sid)
     data = validation.payload(args, READ_FIELDS)
     up_to_id = validation.identifier(data, "up_to_id")
-    if up_to_id <= state.read_up_to:
+    # One customer reads one conversation at a time, and ids only grow: one key for all.
+    if not state.read_is_new(0, up_to_id):
         return {"ok": True}  # read already: nothing to write
     if not state.reads.take():
         raise limits.refusal()
@@ -209,7 +210,7 @@ async def read(sid, *args):
     await actions.run(
         receipts.message_read, conversation_id=row.id, up_to_id=up_to_id, customer_id=state.customer_id
     )
-    state.read_up_to = max(state.read_up_to, up_to_id)
+    state.read_stored(0, up_to_id)
     return {"ok": True}
 
 
@@ -223,7 +224,7 @@ async def fetch(sid, *args):
         raise ChatError(INVALID_PAYLOAD, _("Send `after_id` or `before_id`, not both."))
     limit = validation.limit(data, settings.MESSAGE_PAGE_LIMIT, settings.MESSAGE_PAGE_LIMIT)
     if not state.pages.take():
-        raise ChatError(RATE_LIMITED, _("Too many pages asked for; slow down."))
+        raise limits.page_refusal()
     messages, more = await database_sync_to_async(selectors.customer_message_page)(
         customer_id=state.customer_id,
         conversation_id=state.conversation_id,

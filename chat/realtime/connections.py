@@ -9,15 +9,26 @@ from .ratelimit import TokenBucket
 
 
 class _Buckets:
-    """A socket's `message:read` and page buckets, each made on first use.
+    """A socket's `message:read` and page buckets, each made on first use, and its reads so far.
 
     Most sockets never read or page, and a server holds tens of thousands
     of sockets (docs/PERFORMANCE.md, `connections`).
     """
 
     __slots__ = ()
+    # message:read: the highest up_to_id stored from this socket, per
+    # conversation; one not above it writes nothing (message ids only grow).
+    read_up_to: dict[int, int] | None
     _reads: TokenBucket | None
     _pages: TokenBucket | None
+
+    def read_is_new(self, conversation_id: int, up_to_id: int) -> bool:
+        return self.read_up_to is None or up_to_id > self.read_up_to.get(conversation_id, 0)
+
+    def read_stored(self, conversation_id: int, up_to_id: int) -> None:
+        if self.read_up_to is None or len(self.read_up_to) >= 1000:
+            self.read_up_to = {}
+        self.read_up_to[conversation_id] = max(up_to_id, self.read_up_to.get(conversation_id, 0))
 
     @property
     def reads(self) -> TokenBucket:
@@ -41,9 +52,7 @@ class CustomerSocket(_Buckets):
     # The client's address (limits.address_of), read at connect: the
     # handshake's headers are dropped once connected.
     address: str = ""
-    # The highest message:read up_to_id stored from this socket: one not
-    # above it writes nothing (message ids only grow).
-    read_up_to: int = 0
+    read_up_to: dict[int, int] | None = None
     # Made on first use (_Buckets): most sockets never read.
     _reads: TokenBucket | None = None
     _pages: TokenBucket | None = None
@@ -58,18 +67,9 @@ class AgentSocket(_Buckets):
     # only the sockets opened with that session or that token.
     credential: str = ""
     address: str = ""
-    # message:read: the highest up_to_id stored per conversation, and its bucket.
     read_up_to: dict[int, int] | None = None
     _reads: TokenBucket | None = None
     _pages: TokenBucket | None = None
-
-    def read_is_new(self, conversation_id: int, up_to_id: int) -> bool:
-        return self.read_up_to is None or up_to_id > self.read_up_to.get(conversation_id, 0)
-
-    def read_stored(self, conversation_id: int, up_to_id: int) -> None:
-        if self.read_up_to is None or len(self.read_up_to) >= 1000:
-            self.read_up_to = {}
-        self.read_up_to[conversation_id] = max(up_to_id, self.read_up_to.get(conversation_id, 0))
 
 
 customers: dict[str, CustomerSocket] = {}

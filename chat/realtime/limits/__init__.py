@@ -53,6 +53,11 @@ def refusal(message: str | None = None) -> ChatError:
     return ChatError(RATE_LIMITED, message or _("Too many requests; slow down and try again later."))
 
 
+def page_refusal() -> ChatError:
+    """`messages:fetch` and `queue:list` past their socket's page bucket."""
+    return refusal(_("Too many pages asked for; slow down."))
+
+
 # --- per connection ----------------------------------------------------------------
 
 
