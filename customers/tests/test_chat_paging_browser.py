@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.async_api import expect
 
@@ -30,7 +32,8 @@ async def test_a_reload_shows_the_latest_page_then_earlier_ones_on_demand(browse
         {"conversation_id": conversation_id, "text": f"answer {i}", "client_id": f"a-{i}"} for i in range(12)
     ]
     acked_in_order(await burst(ann, "agent:message", sent))
-    await expect(theirs(page).filter(has_text="answer 11")).to_have_count(1)
+    # The bubble's own text: the whole bubble of "answer 1" reads "answer 110:23 AM".
+    await expect(theirs(page).locator(".text", has_text=re.compile(r"^answer 11$"))).to_have_count(1)
     every = [
         r[0]
         for r in chat_server.query(
