@@ -20,14 +20,16 @@ node_modules/.installed: package.json package-lock.json
 
 setup: $(VENV)/.installed node_modules/.installed
 
-# The browser tests drive Debian's Chromium, and Chinese needs a CJK font.
-# Installed where we may (root, apt); elsewhere those tests skip and say why.
+# The browser tests drive Debian's Chromium, and Chinese needs a CJK font;
+# the catalog test runs gettext's makemessages. Installed where we may (root,
+# apt); elsewhere those tests skip and say why.
 browser-deps:
-	@if { ! command -v chromium >/dev/null 2>&1 || ! test -d /usr/share/fonts/opentype/noto; } \
+	@if { ! command -v chromium >/dev/null 2>&1 || ! test -d /usr/share/fonts/opentype/noto \
+		|| ! command -v msgfmt >/dev/null 2>&1; } \
 		&& [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "Installing Chromium and fonts-noto-cjk for the browser tests"; \
+		echo "Installing Chromium, fonts-noto-cjk and gettext for the tests"; \
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq \
-		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk gettext >/dev/null \
 		|| echo "Could not install them: the browser tests will skip"; \
 	fi
 

@@ -36,6 +36,8 @@ class AgentProfile(models.Model):
     last_assigned_at = models.DateTimeField(null=True, blank=True)
     # sha256 of the API token; the token itself is shown once, when issued.
     api_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    # The console's language, chosen with its switcher; blank: the browser's.
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES, blank=True, default="")
 
     class Meta:
         ordering = ["display_name"]

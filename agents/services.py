@@ -71,3 +71,8 @@ def agent_deactivate(*, agent_id: int) -> None:
     if profile.user.is_active:
         profile.user.is_active = False
         profile.user.save(update_fields=["is_active"])
+
+
+def agent_language_set(*, agent_id: int, language: str) -> None:
+    """Keep the console language an agent chose ("" follows the browser)."""
+    AgentProfile.objects.filter(id=agent_id).update(language=language)

@@ -15,9 +15,11 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from chat.models import ConversationStatus
+from cs_project.views import set_language_cookie
 
 from . import selectors
 from .models import AgentStatus
@@ -29,13 +31,21 @@ class AgentAuthenticationForm(AuthenticationForm):
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)
         if selectors.agent_for_user(user) is None:
-            raise ValidationError("This account is not an agent.", code="not_agent")
+            raise ValidationError(_("This account is not an agent."), code="not_agent")
 
 
 class ConsoleLoginView(auth_views.LoginView):
     template_name = "agents/login.html"
     authentication_form = AgentAuthenticationForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # The language the agent chose, on any browser they sign in from.
+        agent = selectors.agent_for_user(form.get_user())
+        if agent is not None and agent.language:
+            set_language_cookie(response, agent.language)
+        return response
 
 
 def agent_required(view):

@@ -103,6 +103,12 @@ class Message(models.Model):
     client_id = models.CharField(max_length=64, null=True, blank=True)
     created_at = models.DateTimeField()
     status = models.PositiveSmallIntegerField(choices=DeliveryStatus.choices, default=DeliveryStatus.SENT)
+    # System messages: what happened, as a code and its parameters
+    # (chat.system_notes), shown in each reader's language. `text` keeps the
+    # default language's wording for reading the table as it is. Database
+    # defaults: the message writer's own INSERT leaves these out.
+    system_code = models.CharField(max_length=40, blank=True, default="", db_default="")
+    system_params = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
