@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from . import actions, system_notes
 from .errors import ChatError
-from .models import Conversation, ConversationStatus, InternalMessage, LiveQueue, Message
+from .models import Conversation, ConversationStatus, InternalMessage, LiveQueue, Message, Sender
 from .services import endings
 from .templatetags.chat_messages import message_text
 
@@ -14,9 +14,14 @@ def text_for_agents(message: Message) -> str:
     return message_text(message, system_notes.AGENT)
 
 
+def sender_name_shown(message: Message) -> str:
+    # System messages are stored with an English sender name.
+    return message.get_sender_display() if message.sender == Sender.SYSTEM else message.sender_name
+
+
 class MessageInline(admin.TabularInline):
     model = Message
-    fields = ("id", "created_at", "sender", "sender_name", "shown_text", "status")
+    fields = ("id", "created_at", "sender", "shown_sender_name", "shown_text", "status")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -24,6 +29,10 @@ class MessageInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=gettext_lazy("sender name"))
+    def shown_sender_name(self, obj):
+        return sender_name_shown(obj)
 
     @admin.display(description=gettext_lazy("text"))
     def shown_text(self, obj):
@@ -117,7 +126,7 @@ class LiveQueueAdmin(ConversationAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ("id", "conversation", "sender", "sender_name", "short_text", "status", "created_at")
+    list_display = ("id", "conversation", "sender", "shown_sender_name", "short_text", "status", "created_at")
     list_filter = ("sender", "status")
     search_fields = ("text", "sender_name")
     # The stored text, and below it what agents read (a system message in the viewer's language).
@@ -126,6 +135,10 @@ class MessageAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description=gettext_lazy("sender name"), ordering="sender_name")
+    def shown_sender_name(self, obj):
+        return sender_name_shown(obj)
 
     @admin.display(description=gettext_lazy("text"))
     def short_text(self, obj):

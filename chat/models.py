@@ -3,6 +3,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from . import system_notes
+
 
 # Labels are what people read (admin, the console); the values are stored
 # and on the wire, the same in every language.
@@ -185,10 +187,12 @@ class Message(models.Model):
         ]
 
     def __str__(self) -> str:
+        # A system message as agents read it, in the active language (admin).
+        text = system_notes.wording(self.system_code, self.system_params, system_notes.AGENT, self.text)
         return _("%(sender)s #%(id)s: %(text)s") % {
             "sender": self.get_sender_display(),
             "id": self.pk,
-            "text": self.text[:40],
+            "text": text[:40],
         }
 
 

@@ -320,3 +320,12 @@ def test_stored_values_stay_the_same_in_every_language():
         from chat.selectors import STATUS_NAMES
 
         assert STATUS_NAMES == {0: "sent", 1: "delivered", 2: "read"}
+
+
+def test_a_status_name_for_scripts_is_the_wire_name_in_every_language(conversations):
+    from chat.templatetags.chat_messages import status_name
+
+    message = Message.objects.filter(sender=Sender.CUSTOMER).first()
+    for language in (ZH, "en"):
+        with translation.override(language):
+            assert status_name(message) == "sent"
