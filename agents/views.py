@@ -22,7 +22,8 @@ from chat import system_notes
 from chat.models import ConversationStatus
 from cs_project.views import set_language_cookie
 
-from . import labels, selectors
+from . import selectors
+from .models import AgentStatus
 
 
 class AgentAuthenticationForm(AuthenticationForm):
@@ -69,7 +70,7 @@ def console(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "agents/console.html",
-        {"me": request.agent, "statuses": labels.agent_statuses()},
+        {"me": request.agent, "statuses": AgentStatus.choices},
     )
 
 

@@ -201,7 +201,9 @@ async def test_chinese_console_serves_a_customer_both_ways(browser, chat_server)
         zh("Conversation #%(id)s", id=conversation_id)
     )
     await expect(transcript.locator('.msg[data-sender="customer"] .text')).to_have_text("Where is my parcel?")
-    await expect(transcript.locator(".msg.mine .tick")).to_have_attribute("aria-label", zh("Delivered"))
+    await expect(transcript.locator(".msg.mine .tick")).to_have_attribute(
+        "aria-label", zh("delivered", "delivery status")
+    )
     assert page.dialogs == [] and page.errors == []
     await carla.disconnect()
 
