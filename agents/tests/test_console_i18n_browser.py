@@ -23,6 +23,7 @@ from chat import system_notes
 from cs_project.testing.browser import record, screenshot_path, watch_csp
 from cs_project.testing.clients import Client, customer
 from cs_project.testing.pages import CONSOLE, open_console, sign_in
+from cs_project.testing.waits import eventually
 
 pytestmark = pytest.mark.live
 
@@ -90,6 +91,13 @@ def agent_wording(lang: str, code: str, params, text: str) -> str:
     """A stored system message as an agent reads it in `lang` (chat.system_notes)."""
     with translation.override(lang):
         return system_notes.wording(code, params, system_notes.AGENT, text)
+
+
+async def set_status(page, server, name, status):
+    """Choose `status` in the console's select; return once the server has it."""
+    await page.select_option("#status", status)
+    sql = "select status from agents_agentprofile where display_name=?"
+    await eventually(lambda: server.scalar(sql, (name,)) == status, what=f"{name} {status}")
 
 
 async def zh_console(browser, server, username, viewport=None):
@@ -211,8 +219,8 @@ async def test_chinese_console_serves_a_customer_both_ways(browser, chat_server)
 async def test_chinese_console_queue_transfer_and_end(browser, chat_server):
     ann = await zh_console(browser, chat_server, "ann")
     ben = await zh_console(browser, chat_server, "ben")
-    for page in (ann, ben):
-        await page.select_option("#status", "busy")
+    for name, page in (("Ann", ann), ("Ben", ben)):
+        await set_status(page, chat_server, name, "busy")
         await expect(page.locator("#status option:checked")).to_have_text(zh("Busy", "agent status"))
 
     # Nobody online: the customer waits in the queue.
@@ -238,7 +246,7 @@ async def test_chinese_console_queue_transfer_and_end(browser, chat_server):
     await expect(ann.locator("#queue .queue-list")).to_have_text(zh("Nobody is waiting."))
 
     # The transfer: ben takes customers again, ann hands Dora over.
-    await ben.select_option("#status", "online")
+    await set_status(ben, chat_server, "Ben", "online")
     ben_id = chat_server.agents["ben"]["id"]
     option = ann.locator(f'#transfer-to option[value="{ben_id}"]')
     await expect(option).to_have_text(
@@ -286,7 +294,7 @@ async def test_chinese_console_shows_system_messages_in_chinese(browser, chat_se
     ben = await zh_console(browser, chat_server, "ben")
     for page in (ann, ben):
         await page.evaluate(LISTEN_SYSTEM)
-    await ben.select_option("#status", "busy")
+    await set_status(ben, chat_server, "Ben", "busy")
     eve, join = await customer(chat_server, "Eve")
     conversation_id = join["conversation"]["id"]
     item = ann.locator(f'.conv-item[data-conversation-id="{conversation_id}"]')
@@ -298,7 +306,7 @@ async def test_chinese_console_shows_system_messages_in_chinese(browser, chat_se
     await expect(ann.locator("#messages .msg.system .text")).to_have_text([joined])
     assert await ann.evaluate("window.__systemTexts") == [joined]  # live, in customer:new
 
-    await ben.select_option("#status", "online")
+    await set_status(ben, chat_server, "Ben", "online")
     ben_id = chat_server.agents["ben"]["id"]
     await expect(ann.locator(f'#transfer-to option[value="{ben_id}"]')).to_be_attached()
     await ann.select_option("#transfer-to", str(ben_id))
@@ -314,7 +322,7 @@ async def test_chinese_console_shows_system_messages_in_chinese(browser, chat_se
     await expect(transcript).to_have_text(expected)
 
     # A live one: the customer leaves while ben has the conversation open.
-    assert (await eve.call("session:end", {}))["ok"]
+    assert (await eve.call("customer:disconnect", {}))["ok"]
     await expect(ben.locator("#conversation-pane .empty-state")).to_have_text(
         js("The customer ended this conversation.")
     )
@@ -335,7 +343,7 @@ async def test_chinese_console_shows_system_messages_in_chinese(browser, chat_se
 async def test_english_console_stays_english_for_a_chinese_customer(browser, chat_server):
     ann = await open_console(browser, chat_server, "ann", locale="en-US")
     ben = await open_console(browser, chat_server, "ben", locale="en-US")
-    await ben.select_option("#status", "busy")
+    await set_status(ben, chat_server, "Ben", "busy")
     for page in (ann, ben):
         await expect(page.locator("html")).to_have_attribute("lang", "en")
 
@@ -353,7 +361,7 @@ async def test_english_console_stays_english_for_a_chinese_customer(browser, cha
     await li.call("customer:typing", {"is_typing": True})
     await expect(ann.locator("#customer-typing")).to_have_text("The customer is typing…")
 
-    await ben.select_option("#status", "online")
+    await set_status(ben, chat_server, "Ben", "online")
     ben_id = chat_server.agents["ben"]["id"]
     await expect(ann.locator(f'#transfer-to option[value="{ben_id}"]')).to_be_attached()
     await ann.select_option("#transfer-to", str(ben_id))
@@ -478,7 +486,7 @@ async def test_layout_holds_in_both_languages(browser, chat_server, locale, view
     margaret, _ = await customer(chat_server, "Margaret Montgomery-Fitzgerald", topic="returns")
     await page.locator(".conv-item").first.click()
     await expect(page.locator("#customer-panel .customer-card")).to_be_visible()
-    await page.select_option("#status", "busy")
+    await set_status(page, chat_server, "Ann", "busy")
     quentin, _ = await customer(chat_server, "Queued Quentin", topic="returns")
     await expect(page.locator(".queue-item")).to_have_count(1)
     assert await page.evaluate(CLIPPED) == []
