@@ -290,6 +290,7 @@ document.body.addEventListener("htmx:afterSwap", (event) => {
   } else if (target.id === "queue") {
     const queue = $(".queue", target);
     if (queue) setQueueLength(Number(queue.dataset.length));
+    tickWaits();
   } else if (target.id === "roster") {
     paintThreadBadges();
   } else if (target.id === "internal-thread") {
@@ -409,13 +410,15 @@ socket.on("queue:update", (data) => {
   refresh("#queue");
 });
 
-// Waiting times tick without asking the server.
-setInterval(() => {
+// Waiting times tick without asking the server, to the second (the
+// fragment's own is in whole minutes).
+function tickWaits() {
   for (const node of $$(".waited[data-since]")) {
     const seconds = Math.max(0, Math.round((Date.now() - Date.parse(node.dataset.since)) / 1000));
     node.textContent = interpolate(gettext("waiting %(time)s"), { time: formatWait(seconds) });
   }
-}, 1000);
+}
+setInterval(tickWaits, 1000);
 
 // --- internal chat ----------------------------------------------------------------
 
