@@ -97,7 +97,7 @@ socket.on("connect", async () => {
   $("#offline-banner").classList.add("hidden");
   const ack = await call("agent:login", {});
   if (!ack.ok) {
-    toast(interpolate(gettext("Login failed: %(error)s"), { error: ack.error.message }), "warning");
+    toast(interpolate(gettext("Login failed: %(error)s"), { error: ack.error.message }, true), "warning");
     return;
   }
   $("#status").value = ack.agent.status;
@@ -147,7 +147,7 @@ function fillTransferTargets() {
   for (const agent of state.agents.values()) {
     if (agent.id === me.id || agent.status === "offline" || !agent.connected) continue;
     const load = { name: agent.name, active: formatNumber(agent.active), capacity: formatNumber(agent.capacity) };
-    const option = el("option", null, interpolate(gettext("%(name)s (%(active)s/%(capacity)s)"), load));
+    const option = el("option", null, interpolate(gettext("%(name)s (%(active)s/%(capacity)s)"), load, true));
     option.value = String(agent.id);
     option.disabled = agent.active >= agent.capacity;
     select.append(option);
@@ -161,8 +161,8 @@ socket.on("customer:new", (data) => {
   refresh("#conversation-list");
   const who = data.conversation.customer.name;
   if (data.transferred_from) {
-    toast(interpolate(gettext("%(agent)s transferred %(customer)s to you."), { agent: data.transferred_from.name, customer: who }));
-  } else toast(interpolate(gettext("New customer: %(customer)s"), { customer: who }));
+    toast(interpolate(gettext("%(agent)s transferred %(customer)s to you."), { agent: data.transferred_from.name, customer: who }, true));
+  } else toast(interpolate(gettext("New customer: %(customer)s"), { customer: who }, true));
   notify();
 });
 
@@ -348,7 +348,7 @@ async function sendReply() {
     refresh("#conversation-list");
   } else {
     input.value = text;
-    toast(interpolate(gettext("Not sent: %(error)s"), { error: ack.error.message }), "warning");
+    toast(interpolate(gettext("Not sent: %(error)s"), { error: ack.error.message }, true), "warning");
   }
 }
 
@@ -369,7 +369,7 @@ document.addEventListener("click", async (event) => {
     const ack = await call("session:transfer", { conversation_id: Number(open.dataset.conversationId), to_agent_id: target });
     if (!ack.ok) toast(ack.error.message, "warning");
     else {
-      const done = interpolate(gettext("Transferred to %(agent)s."), { agent: ack.conversation.agent.name });
+      const done = interpolate(gettext("Transferred to %(agent)s."), { agent: ack.conversation.agent.name }, true);
       toast(done);
       closePane(done);
     }
@@ -402,7 +402,7 @@ function showTab(id) {
 function setQueueLength(n) {
   const badge = $("#queue-length");
   badge.textContent = formatNumber(n);
-  badge.setAttribute("aria-label", interpolate(ngettext("%(count)s customer waiting", "%(count)s customers waiting", n), { count: formatNumber(n) }));
+  badge.setAttribute("aria-label", interpolate(ngettext("%(count)s customer waiting", "%(count)s customers waiting", n), { count: formatNumber(n) }, true));
 }
 
 socket.on("queue:update", (data) => {
@@ -415,7 +415,7 @@ socket.on("queue:update", (data) => {
 function tickWaits() {
   for (const node of $$(".waited[data-since]")) {
     const seconds = Math.max(0, Math.round((Date.now() - Date.parse(node.dataset.since)) / 1000));
-    node.textContent = interpolate(gettext("waiting %(time)s"), { time: formatWait(seconds) });
+    node.textContent = interpolate(gettext("waiting %(time)s"), { time: formatWait(seconds) }, true);
   }
 }
 setInterval(tickWaits, 1000);
@@ -475,7 +475,7 @@ socket.on("agent:internal", (message) => {
   }
   paintThreadBadges();
   if (message.to_agent_id !== null) {
-    toast(interpolate(gettext("%(agent)s: %(text)s"), { agent: message.from.name, text: message.text.slice(0, 80) }));
+    toast(interpolate(gettext("%(agent)s: %(text)s"), { agent: message.from.name, text: message.text.slice(0, 80) }, true));
   }
   notify();
 });
@@ -492,6 +492,6 @@ async function sendInternal() {
   if (ack.ok) appendInternal(ack.message);
   else {
     input.value = text;
-    toast(interpolate(gettext("Not sent: %(error)s"), { error: ack.error.message }), "warning");
+    toast(interpolate(gettext("Not sent: %(error)s"), { error: ack.error.message }, true), "warning");
   }
 }
