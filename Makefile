@@ -7,7 +7,7 @@ PORT ?= 8000
 # daphne (default) or uvicorn, the faster one in docs/PERFORMANCE.md.
 SERVER ?= daphne
 
-.PHONY: run test setup browser-deps lint format clean
+.PHONY: run test setup browser-deps lint format clean messages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,12 @@ test: setup browser-deps
 	$(VENV)/bin/ruff format --check .
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest
+
+# The zh_Hans catalogs: collect new strings into the .po files (translate
+# them there), and compile. cs_project/tests/test_catalogs.py fails on any
+# string left untranslated, fuzzy or not compiled.
+messages: setup
+	$(PY) -m cs_project.catalogs
 
 lint:
 	$(VENV)/bin/ruff check --fix .
