@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from chat import actions
 from chat.models import ConversationStatus
@@ -40,7 +40,7 @@ class AgentProfileAdmin(admin.ModelAdmin):
             )
         )
 
-    @admin.display(description="active", ordering="active_count")
+    @admin.display(description=gettext_lazy("active conversations"), ordering="active_count")
     def active(self, obj):
         return obj.active_count
 
@@ -51,12 +51,17 @@ class AgentProfileAdmin(admin.ModelAdmin):
             # Through the service, so that the queue drains into new room.
             actions.run_from_sync(presence.agent_set_capacity, agent_id=obj.id, capacity=capacity)
 
-    @admin.action(description="Issue a new API token (shown once)")
+    @admin.action(description=gettext_lazy("Issue a new API token (shown once)"))
     def rotate_api_token(self, request, queryset):
         for profile in queryset:
             # Sockets opened with the old token are disconnected everywhere.
             token = agent_rotate_api_token(agent_id=profile.id)
-            self.message_user(request, f"{profile.display_name}: {token}", messages.SUCCESS)
+            self.message_user(
+                request,
+                _("%(agent)s: %(token)s (the new API token, shown this once)")
+                % {"agent": profile.display_name, "token": token},
+                messages.SUCCESS,
+            )
 
     def has_deactivate_permission(self, request) -> bool:
         # Deactivating changes the agent's user: both change permissions.
@@ -77,6 +82,11 @@ class AgentProfileAdmin(admin.ModelAdmin):
             actions.run_from_sync(presence.agent_set_status, agent_id=profile.id, status=AgentStatus.OFFLINE)
         self.message_user(
             request,
-            _("%(count)d agent(s) deactivated; their sockets are disconnected.") % {"count": len(queryset)},
+            ngettext(
+                "%(count)d agent deactivated; their sockets are disconnected.",
+                "%(count)d agents deactivated; their sockets are disconnected.",
+                len(queryset),
+            )
+            % {"count": len(queryset)},
             messages.SUCCESS,
         )

@@ -3,6 +3,8 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 def hash_token(token: str) -> str:
@@ -14,32 +16,75 @@ def default_capacity() -> int:
 
 
 class AgentStatus(models.TextChoices):
-    ONLINE = "online"
-    BUSY = "busy"
-    OFFLINE = "offline"
+    # Labels are read (admin, the console); values are stored and on the wire.
+    ONLINE = "online", pgettext_lazy("agent status", "Online")
+    BUSY = "busy", pgettext_lazy("agent status", "Busy")
+    OFFLINE = "offline", pgettext_lazy("agent status", "Offline")
 
 
 class AgentProfile(models.Model):
     """An agent: a Django user who answers customers."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent")
-    display_name = models.CharField(max_length=80)
-    capacity = models.PositiveSmallIntegerField(default=default_capacity)
-    skills = models.JSONField(default=list, blank=True)
-    status = models.CharField(max_length=8, choices=AgentStatus.choices, default=AgentStatus.ONLINE)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent", verbose_name=_("user")
+    )
+    display_name = models.CharField(
+        _("display name"), max_length=80, help_text=_("The name customers and other agents see.")
+    )
+    capacity = models.PositiveSmallIntegerField(
+        _("capacity"),
+        default=default_capacity,
+        help_text=_("How many conversations the agent serves at once."),
+    )
+    skills = models.JSONField(
+        _("skills"),
+        default=list,
+        blank=True,
+        help_text=_(
+            'Topics the agent serves, as a JSON list such as ["billing"]: a topic that names a skill'
+            " goes only to agents with that skill."
+        ),
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=AgentStatus.choices, default=AgentStatus.ONLINE
+    )
     # True when the server, not the agent, set `offline` (grace period over):
     # the next login brings the agent back online.
-    auto_offline = models.BooleanField(default=False)
+    auto_offline = models.BooleanField(
+        _("offline by the server"),
+        default=False,
+        help_text=_(
+            "Set offline by the server after a disconnection: the next sign-in brings the agent back online."
+        ),
+    )
     # Logged-in sockets across all server processes.
-    sockets = models.PositiveIntegerField(default=0)
-    last_disconnect_at = models.DateTimeField(null=True, blank=True)
-    last_assigned_at = models.DateTimeField(null=True, blank=True)
+    sockets = models.PositiveIntegerField(
+        _("connections"), default=0, help_text=_("Signed-in connections, across every server process.")
+    )
+    last_disconnect_at = models.DateTimeField(_("last disconnected at"), null=True, blank=True)
+    last_assigned_at = models.DateTimeField(_("last assigned at"), null=True, blank=True)
     # sha256 of the API token; the token itself is shown once, when issued.
-    api_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    api_token_hash = models.CharField(
+        _("API token hash"),
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_("The SHA-256 of the API token; the token itself is shown once, when issued."),
+    )
     # The console's language, chosen with its switcher; blank: the browser's.
-    language = models.CharField(max_length=10, choices=settings.LANGUAGES, blank=True, default="")
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        default="",
+        help_text=_("The console's language; empty: the browser's."),
+    )
 
     class Meta:
+        verbose_name = _("agent profile")
+        verbose_name_plural = _("agent profiles")
         ordering = ["display_name"]
 
     def __str__(self) -> str:

@@ -1,14 +1,27 @@
 from django.contrib import admin, messages
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
-from . import actions
+from . import actions, system_notes
 from .errors import ChatError
-from .models import Conversation, ConversationStatus, InternalMessage, LiveQueue, Message
+from .models import Conversation, ConversationStatus, InternalMessage, LiveQueue, Message, Sender
 from .services import endings
+from .templatetags.chat_messages import message_text
+
+
+def text_for_agents(message: Message) -> str:
+    """What agents read: a system message worded in the viewer's language."""
+    return message_text(message, system_notes.AGENT)
+
+
+def sender_name_shown(message: Message) -> str:
+    # System messages are stored with an English sender name.
+    return message.get_sender_display() if message.sender == Sender.SYSTEM else message.sender_name
 
 
 class MessageInline(admin.TabularInline):
     model = Message
-    fields = ("id", "created_at", "sender", "sender_name", "text", "status")
+    fields = ("id", "created_at", "sender", "shown_sender_name", "shown_text", "status")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -16,6 +29,28 @@ class MessageInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=gettext_lazy("sender name"))
+    def shown_sender_name(self, obj):
+        return sender_name_shown(obj)
+
+    @admin.display(description=gettext_lazy("text"))
+    def shown_text(self, obj):
+        return text_for_agents(obj)
+
+
+def _closed(count: int) -> str:
+    return ngettext("%(count)d conversation closed.", "%(count)d conversations closed.", count) % {
+        "count": count
+    }
+
+
+def _requeued(count: int) -> str:
+    return ngettext(
+        "%(count)d conversation returned to the head of the queue.",
+        "%(count)d conversations returned to the head of the queue.",
+        count,
+    ) % {"count": count}
 
 
 @admin.register(Conversation)
@@ -42,28 +77,33 @@ class ConversationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    def _each(self, request, queryset, service, done: str) -> None:
+    def _each(self, request, queryset, service, done) -> None:
+        """`service` on each conversation; `done(count)` says how many it changed."""
         ok = 0
         for conversation in queryset:
             try:
                 actions.run_from_sync(service, conversation_id=conversation.id)
                 ok += 1
             except ChatError as error:
-                self.message_user(request, f"#{conversation.id}: {error.message}", messages.WARNING)
+                self.message_user(
+                    request,
+                    _("Conversation #%(id)s: %(error)s") % {"id": conversation.id, "error": error.message},
+                    messages.WARNING,
+                )
         if ok:
-            self.message_user(request, f"{ok} conversation(s) {done}.", messages.SUCCESS)
+            self.message_user(request, done(ok), messages.SUCCESS)
 
-    @admin.action(description="Close the selected conversations")
+    @admin.action(description=gettext_lazy("Close the selected conversations"))
     def close(self, request, queryset):
-        self._each(request, queryset, endings.conversation_close_by_supervisor, "closed")
+        self._each(request, queryset, endings.conversation_close_by_supervisor, _closed)
 
-    @admin.action(description="Return the selected conversations to the head of the queue")
+    @admin.action(description=gettext_lazy("Return the selected conversations to the head of the queue"))
     def return_to_queue(self, request, queryset):
         self._each(
             request,
             queryset.filter(status=ConversationStatus.ACTIVE),
             endings.conversation_requeue_by_supervisor,
-            "returned to the queue",
+            _requeued,
         )
 
 
@@ -86,18 +126,27 @@ class LiveQueueAdmin(ConversationAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ("id", "conversation", "sender", "sender_name", "short_text", "status", "created_at")
+    list_display = ("id", "conversation", "sender", "shown_sender_name", "short_text", "status", "created_at")
     list_filter = ("sender", "status")
     search_fields = ("text", "sender_name")
-    readonly_fields = [f.name for f in Message._meta.fields]
+    # The stored text, and below it what agents read (a system message in the viewer's language).
+    readonly_fields = [*(f.name for f in Message._meta.fields), "shown_text"]
     list_select_related = ("conversation",)
 
     def has_add_permission(self, request):
         return False
 
-    @admin.display(description="text")
+    @admin.display(description=gettext_lazy("sender name"), ordering="sender_name")
+    def shown_sender_name(self, obj):
+        return sender_name_shown(obj)
+
+    @admin.display(description=gettext_lazy("text"))
     def short_text(self, obj):
-        return obj.text[:80]
+        return text_for_agents(obj)[:80]
+
+    @admin.display(description=gettext_lazy("as agents read it"))
+    def shown_text(self, obj):
+        return text_for_agents(obj)
 
 
 @admin.register(InternalMessage)

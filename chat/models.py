@@ -1,46 +1,78 @@
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from . import system_notes
 
 
+# Labels are what people read (admin, the console); the values are stored
+# and on the wire, the same in every language.
 class ConversationStatus(models.TextChoices):
-    QUEUED = "queued"
-    ACTIVE = "active"
-    ENDED = "ended"
+    QUEUED = "queued", pgettext_lazy("conversation status", "Queued")
+    ACTIVE = "active", pgettext_lazy("conversation status", "Active")
+    ENDED = "ended", pgettext_lazy("conversation status", "Ended")
 
 
 class EndReason(models.TextChoices):
-    AGENT_ENDED = "agent_ended"
-    CUSTOMER_LEFT = "customer_left"
-    CUSTOMER_IDLE = "customer_idle"
-    AGENT_OFFLINE = "agent_offline"
-    CLOSED_BY_SUPERVISOR = "closed_by_supervisor"
+    AGENT_ENDED = "agent_ended", _("Ended by the agent")
+    CUSTOMER_LEFT = "customer_left", _("The customer left")
+    CUSTOMER_IDLE = "customer_idle", _("The customer was idle")
+    AGENT_OFFLINE = "agent_offline", _("The agent went offline")
+    CLOSED_BY_SUPERVISOR = "closed_by_supervisor", _("Closed by a supervisor")
 
 
 class Conversation(models.Model):
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="conversations")
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        related_name="conversations",
+        verbose_name=_("customer"),
+    )
     agent = models.ForeignKey(
         "agents.AgentProfile",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="conversations",
+        verbose_name=_("agent"),
+        help_text=_("The agent serving it; empty while it waits in the queue."),
     )
-    status = models.CharField(max_length=8, choices=ConversationStatus.choices)
-    topic = models.CharField(max_length=80, null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(_("status"), max_length=8, choices=ConversationStatus.choices)
+    topic = models.CharField(
+        _("topic"),
+        max_length=80,
+        null=True,
+        blank=True,
+        help_text=_(
+            "What the customer chose; a topic that names an agent skill goes to agents with that skill."
+        ),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # Queue order: smaller is served first. Requeued conversations get a
     # value below every waiting one, so they go back to the head.
-    queue_order = models.BigIntegerField(null=True, blank=True)
-    queued_at = models.DateTimeField(null=True, blank=True)
-    assigned_at = models.DateTimeField(null=True, blank=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
-    end_reason = models.CharField(max_length=24, choices=EndReason.choices, null=True, blank=True)
+    queue_order = models.BigIntegerField(
+        _("queue order"), null=True, blank=True, help_text=_("Smaller is served first.")
+    )
+    queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
+    assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    end_reason = models.CharField(
+        _("end reason"), max_length=24, choices=EndReason.choices, null=True, blank=True
+    )
     # The customer's and agents' messages stored by the message writer, which
     # keeps this count in the same transaction and refuses a message past
     # CONVERSATION_MAX_MESSAGES (system notes are not counted nor refused).
-    message_count = models.PositiveIntegerField(default=0, db_default=0)
+    message_count = models.PositiveIntegerField(
+        _("message count"),
+        default=0,
+        db_default=0,
+        help_text=_("Messages of the customer and agents; system messages are not counted."),
+    )
 
     class Meta:
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["status", "queue_order"], name="conv_queue_idx"),
@@ -63,7 +95,7 @@ class Conversation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Conversation #{self.pk} ({self.status})"
+        return _("Conversation #%(id)s (%(status)s)") % {"id": self.pk, "status": self.get_status_display()}
 
 
 class LiveQueue(Conversation):
@@ -71,20 +103,21 @@ class LiveQueue(Conversation):
 
     class Meta:
         proxy = True
-        verbose_name = "queued conversation (live queue)"
-        verbose_name_plural = "live queue"
+        verbose_name = _("queued conversation (live queue)")
+        verbose_name_plural = _("live queue")
 
 
 class Sender(models.TextChoices):
-    CUSTOMER = "customer"
-    AGENT = "agent"
-    SYSTEM = "system"
+    CUSTOMER = "customer", pgettext_lazy("message sender", "Customer")
+    AGENT = "agent", pgettext_lazy("message sender", "Agent")
+    SYSTEM = "system", pgettext_lazy("message sender", "System")
 
 
 class DeliveryStatus(models.IntegerChoices):
-    SENT = 0, "sent"
-    DELIVERED = 1, "delivered"
-    READ = 2, "read"
+    # The wire names are chat.selectors.STATUS_NAMES, not these labels.
+    SENT = 0, pgettext_lazy("delivery status", "sent")
+    DELIVERED = 1, pgettext_lazy("delivery status", "delivered")
+    READ = 2, pgettext_lazy("delivery status", "read")
 
 
 class Message(models.Model):
@@ -92,25 +125,51 @@ class Message(models.Model):
     # are left out: msg_conv_id_idx starts with the conversation, and agents'
     # messages have a partial index (customers' messages have no agent).
     conversation = models.ForeignKey(
-        Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False
+        Conversation,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        db_index=False,
+        verbose_name=_("conversation"),
     )
-    sender = models.CharField(max_length=8, choices=Sender.choices)
+    sender = models.CharField(_("sender"), max_length=8, choices=Sender.choices)
     sender_agent = models.ForeignKey(
-        "agents.AgentProfile", on_delete=models.SET_NULL, null=True, blank=True, db_index=False
+        "agents.AgentProfile",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_index=False,
+        verbose_name=_("sending agent"),
     )
-    sender_name = models.CharField(max_length=80)
-    text = models.TextField()
-    client_id = models.CharField(max_length=64, null=True, blank=True)
-    created_at = models.DateTimeField()
-    status = models.PositiveSmallIntegerField(choices=DeliveryStatus.choices, default=DeliveryStatus.SENT)
+    sender_name = models.CharField(_("sender name"), max_length=80)
+    text = models.TextField(_("text"))
+    client_id = models.CharField(
+        _("client id"),
+        max_length=64,
+        null=True,
+        blank=True,
+        help_text=_("The sender's own id for the message: a resend with the same id is stored once."),
+    )
+    created_at = models.DateTimeField(_("created at"))
+    status = models.PositiveSmallIntegerField(
+        _("delivery status"), choices=DeliveryStatus.choices, default=DeliveryStatus.SENT
+    )
     # System messages: what happened, as a code and its parameters
     # (chat.system_notes), shown in each reader's language. `text` keeps the
     # default language's wording for reading the table as it is. Database
     # defaults: the message writer's own INSERT leaves these out.
-    system_code = models.CharField(max_length=40, blank=True, default="", db_default="")
-    system_params = models.JSONField(null=True, blank=True)
+    system_code = models.CharField(
+        _("system message code"),
+        max_length=40,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("What a system message says, shown in each reader's language."),
+    )
+    system_params = models.JSONField(_("system message parameters"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
         ordering = ["id"]
         indexes = [
             models.Index(fields=["conversation", "id"], name="msg_conv_id_idx"),
@@ -128,26 +187,48 @@ class Message(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sender} #{self.pk}: {self.text[:40]}"
+        # A system message as agents read it, in the active language (admin).
+        text = system_notes.wording(self.system_code, self.system_params, system_notes.AGENT, self.text)
+        return _("%(sender)s #%(id)s: %(text)s") % {
+            "sender": self.get_sender_display(),
+            "id": self.pk,
+            "text": text[:40],
+        }
 
 
 class InternalMessage(models.Model):
     """Agent-to-agent chat: team-wide when `to_agent` is empty."""
 
-    sender = models.ForeignKey("agents.AgentProfile", on_delete=models.CASCADE, related_name="internal_sent")
+    sender = models.ForeignKey(
+        "agents.AgentProfile",
+        on_delete=models.CASCADE,
+        related_name="internal_sent",
+        verbose_name=_("sender"),
+    )
     to_agent = models.ForeignKey(
         "agents.AgentProfile",
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="internal_received",
+        verbose_name=_("to agent"),
+        help_text=_("Empty: to the whole team."),
     )
-    conversation = models.ForeignKey(Conversation, on_delete=models.SET_NULL, null=True, blank=True)
-    text = models.TextField()
-    client_id = models.CharField(max_length=64, null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    conversation = models.ForeignKey(
+        Conversation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("conversation"),
+        help_text=_("The conversation it is about, if any."),
+    )
+    text = models.TextField(_("text"))
+    client_id = models.CharField(_("client id"), max_length=64, null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("internal message")
+        verbose_name_plural = _("internal messages")
         ordering = ["id"]
         indexes = [models.Index(fields=["to_agent", "id"], name="internal_to_idx")]
         constraints = [
@@ -159,4 +240,8 @@ class InternalMessage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sender} -> {self.to_agent or 'team'}: {self.text[:40]}"
+        return _("%(sender)s -> %(to)s: %(text)s") % {
+            "sender": self.sender,
+            "to": self.to_agent or _("the team"),
+            "text": self.text[:40],
+        }

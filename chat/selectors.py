@@ -17,7 +17,8 @@ from . import access
 from .errors import CONFLICT, NOT_FOUND, ChatError
 from .models import Conversation, ConversationStatus, DeliveryStatus, InternalMessage, Message, Sender
 
-STATUS_NAMES = {s.value: s.label for s in DeliveryStatus}
+# The wire names (PROTOCOL.md): the same in every language, unlike the labels.
+STATUS_NAMES = {s.value: s.name.lower() for s in DeliveryStatus}
 
 
 _last_iso: tuple[datetime | None, str | None] = (None, None)

@@ -1,6 +1,5 @@
 from django.contrib import admin, messages
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from chat import actions
 from chat.services import identity
@@ -24,6 +23,11 @@ class CustomerAdmin(admin.ModelAdmin):
             actions.run_from_sync(identity.customer_tokens_revoke, customer_id=customer.id)
         self.message_user(
             request,
-            _("%(count)d customer(s) signed out: their tokens no longer work.") % {"count": len(queryset)},
+            ngettext(
+                "%(count)d customer signed out: their tokens no longer work.",
+                "%(count)d customers signed out: their tokens no longer work.",
+                len(queryset),
+            )
+            % {"count": len(queryset)},
             messages.SUCCESS,
         )

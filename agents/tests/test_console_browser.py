@@ -245,7 +245,7 @@ async def test_a_conversation_closed_by_a_supervisor_says_so_in_the_console(brow
     await admin.check(f'input[name="_selected_action"][value="{conversation_id}"]')
     await admin.select_option('select[name="action"]', "close")
     await admin.click('button[name="index"]')
-    await expect(admin.locator(".messagelist")).to_contain_text("1 conversation(s) closed.")
+    await expect(admin.locator(".messagelist")).to_contain_text("1 conversation closed.")
 
     assert (await hal.wait_for("session:end"))["reason"] == "closed_by_supervisor"
     await expect(page.locator("#conversation-pane .empty-state")).to_have_text(

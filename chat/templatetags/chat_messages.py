@@ -1,11 +1,13 @@
 """`{{ message|message_text:"agent" }}`: a stored message's text as that reader
-sees it, in the page's language (system messages are stored as codes)."""
+sees it, in the page's language (system messages are stored as codes).
+`{{ message|status_name }}`: its delivery status by wire name."""
 
 from __future__ import annotations
 
 from django import template
 
 from chat import system_notes
+from chat.selectors import STATUS_NAMES
 
 register = template.Library()
 
@@ -15,3 +17,11 @@ def message_text(message, reader: str = system_notes.AGENT) -> str:
     if not message.system_code:
         return message.text
     return system_notes.wording(message.system_code, message.system_params, reader, message.text)
+
+
+@register.filter
+def status_name(message) -> str:
+    """A message's delivery status by its wire name ("sent", "delivered",
+    "read"), the same in every language: for classes and data attributes that
+    scripts read, where `get_status_display` (the translated label) is not."""
+    return STATUS_NAMES[message.status]
