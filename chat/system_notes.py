@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 CUSTOMER = "customer"
 AGENT = "agent"
@@ -89,7 +90,9 @@ def _worded(message: dict, reader: str) -> dict:
     system = message.get("system")
     if system is None:
         return message
-    return {**message, "text": wording(system["code"], system["params"], reader, message["text"])}
+    text = wording(system["code"], system["params"], reader, message["text"])
+    # The sender's name too, as admin and the console's pages name it.
+    return {**message, "text": text, "sender_name": pgettext("message sender", "System")}
 
 
 def localized(message: dict, reader: str, lang: str) -> dict:

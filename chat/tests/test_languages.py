@@ -134,6 +134,9 @@ def test_localized_words_system_messages_only_and_changes_nothing_given():
     assert worded[1]["text"] == in_chinese("%(agent)s ended the conversation.", agent="Ann")
     assert CJK.search(worded[1]["text"])
     assert worded[1]["system"] == note["system"]
+    with translation.override("zh-hans"):
+        assert worded[1]["sender_name"] == translation.pgettext("message sender", "System")
+    assert CJK.search(worded[1]["sender_name"])
     assert note["text"] == "Ann ended the conversation."  # the input is not changed
     assert system_notes.localized(note, system_notes.AGENT, "en")["text"] == "Ann ended the conversation."
     assert system_notes.localized(chat, system_notes.AGENT, "zh-hans") is chat

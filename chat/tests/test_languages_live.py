@@ -250,7 +250,10 @@ async def test_one_conversations_system_messages_in_each_readers_language(chat_s
         "agent": "Ben",
         "from_agent": "Ann",
     }
+    with translation.override("zh-hans"):
+        assert to_carla["sender_name"] == translation.pgettext("message sender", "System")
     new_ben = await ben.wait_for("customer:new")
+    assert new_ben["messages"][-1]["sender_name"] == "System"
     assert system_texts(new_ben["messages"])[-1] == (
         "transferred",
         "Ann transferred the conversation to Ben.",
