@@ -19,8 +19,11 @@ CONSOLE = {"width": 1366, "height": 820}
 # --- the customer chat page ----------------------------------------------------------
 
 
-async def new_context(browser, viewport=None):
-    return await browser.new_context(viewport=viewport or DESKTOP)
+async def new_context(browser, viewport=None, locale=None):
+    """A browser context; with `locale` ("zh-CN", "en"), a browser that prefers
+    that language (navigator.language and Accept-Language)."""
+    options = {"locale": locale} if locale else {}
+    return await browser.new_context(viewport=viewport or DESKTOP, **options)
 
 
 async def open_chat(context, server):
@@ -44,9 +47,9 @@ async def start(page, name="Carla", email="", topic=""):
     await expect(page.locator("#start-form")).to_be_hidden()
 
 
-async def started_chat(browser, server, name="Carla", **fields):
+async def started_chat(browser, server, name="Carla", locale=None, **fields):
     """A new browser context on the chat page, with the chat started."""
-    context = await new_context(browser)
+    context = await new_context(browser, locale=locale)
     page = await open_chat(context, server)
     await start(page, name, **fields)
     return context, page

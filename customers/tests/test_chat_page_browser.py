@@ -143,7 +143,9 @@ async def test_queue_position_when_all_agents_are_busy_then_assignment(browser, 
     context, page = await started_chat(browser, chat_server, "Queued")
     banner = page.locator("#queue-banner")
     # Ann is online, so the server estimates the wait and the page shows it.
-    waiting = re.compile(r"^Waiting for an agent — you are number 1 \((about \d+ min|less than a minute)\)$")
+    waiting = re.compile(
+        r"^Waiting for an agent — you are number 1 \((about \d+ minutes?|less than a minute)\)$"
+    )
     await expect(banner).to_have_text(waiting)
     await send(page, "Hello, I have a question about my order.")
     await expect(mine(page).locator(".tick")).to_have_attribute("aria-label", "sent")

@@ -19,11 +19,16 @@
 //   joined. An item leaves the outbox only when the server acknowledged it;
 //   the server stores a client_id once, so resending after a lost ack is safe.
 // - Message text is only ever set with textContent, never parsed as HTML.
+// - Every text is in the page's language (<html lang>, which Django chose
+//   from the language cookie or Accept-Language): this script's through
+//   lib/i18n.js and the page's script catalog, the server's (system messages,
+//   error messages) by connecting with auth.lang. The language switcher
+//   reloads the page in the other language; the token resumes the chat.
 
 import { emitWithAck, failure } from "./lib/acks.js";
 import { el } from "./lib/dom.js";
 import { endReasonText } from "./lib/end_reasons.js";
-import { gettext } from "./lib/i18n.js";
+import { formatNumber, gettext, interpolate, ngettext } from "./lib/i18n.js";
 import { newClientId } from "./lib/ids.js";
 import {
   advanceTicks,
@@ -49,6 +54,9 @@ const AGENT_TYPING_MAX_MS = 8000;
 const RETRY_MS = 1500;
 const MAX_ATTEMPTS = 5;
 const TRANSIENT = new Set(["rate_limited", "overloaded", "conflict", "internal"]);
+// What the server words for us (system messages, error messages) comes in
+// this language (docs/PROTOCOL.md, auth.lang).
+const LANG = document.documentElement.lang || "en";
 
 const byId = (id) => document.getElementById(id);
 const ui = {
@@ -220,7 +228,10 @@ function failPending(clientId, reason) {
   li.dataset.status = "failed";
   const tick = li.querySelector(".tick");
   if (tick) tick.remove();
-  li.append(el("span", "fail", `Not sent: ${reason || "the server refused this message."}`));
+  const text = reason
+    ? interpolate(gettext("Not sent: %(reason)s"), { reason }, true)
+    : gettext("Not sent: the server refused this message.");
+  li.append(el("span", "fail", text));
 }
 
 function setTicks(upToId, status) {
@@ -231,45 +242,67 @@ function setTicks(upToId, status) {
 
 function setAgentTyping(name) {
   clearTimeout(state.agentTypingTimer);
-  ui.typing.textContent = name ? `${name} is typing…` : "";
+  ui.typing.textContent = name ? interpolate(gettext("%(name)s is typing…"), { name }, true) : "";
   if (name) state.agentTypingTimer = setTimeout(() => setAgentTyping(null), AGENT_TYPING_MAX_MS);
 }
 
-function estimateText(seconds) {
-  if (seconds === null || seconds === undefined) return "";
-  if (seconds < 60) return " (less than a minute)";
-  return ` (about ${Math.round(seconds / 60)} min)`;
+// The queue banner: the place in the queue, and the wait when the server
+// estimates one (none while no agent is online).
+function queueText(position, seconds) {
+  const values = { position: formatNumber(position) };
+  if (seconds === null || seconds === undefined) {
+    return interpolate(gettext("Waiting for an agent — you are number %(position)s"), values, true);
+  }
+  if (seconds < 60) {
+    return interpolate(gettext("Waiting for an agent — you are number %(position)s (less than a minute)"), values, true);
+  }
+  const minutes = Math.round(seconds / 60);
+  values.minutes = formatNumber(minutes);
+  return interpolate(
+    ngettext(
+      "Waiting for an agent — you are number %(position)s (about %(minutes)s minute)",
+      "Waiting for an agent — you are number %(position)s (about %(minutes)s minutes)",
+      minutes,
+    ),
+    values,
+    true,
+  );
 }
 
 function setQueue(position, estimate) {
   state.queue = { position: position || null, estimate: position ? estimate : null };
-  ui.queue.textContent = position
-    ? `Waiting for an agent — you are number ${position}${estimateText(estimate)}`
-    : "";
+  ui.queue.textContent = position ? queueText(position, estimate) : "";
   ui.queue.classList.toggle("hidden", !position || state.status !== "queued");
+}
+
+// The first letter of a name, for the avatar (a whole character, also
+// outside the Basic Multilingual Plane).
+function initial(name) {
+  const [first] = name.trim();
+  return first ? first.toUpperCase() : "?";
 }
 
 function setHeader() {
   const { status, agentName } = state;
-  let title = "Chat with us";
-  let sub = "We usually answer within minutes.";
+  let title = gettext("Chat with us");
+  let sub = gettext("We usually answer within minutes.");
   let avatar = "?";
   const live = status === "active" && !!agentName;
   if (live) {
-    title = `You're chatting with ${agentName}`;
-    sub = "Online now";
-    avatar = agentName.trim().charAt(0).toUpperCase() || "?";
+    title = interpolate(gettext("You're chatting with %(name)s"), { name: agentName }, true);
+    sub = gettext("Online now");
+    avatar = initial(agentName);
   } else if (status === "active" || status === "queued") {
-    sub = "The next free agent will answer you here.";
+    sub = gettext("The next free agent will answer you here.");
     avatar = "…";
   } else if (status === "ended") {
-    title = "Chat ended";
-    sub = "Thanks for getting in touch.";
-    avatar = agentName ? agentName.trim().charAt(0).toUpperCase() || "?" : "?";
+    title = gettext("Chat ended");
+    sub = gettext("Thanks for getting in touch.");
+    avatar = agentName ? initial(agentName) : "?";
   } else if (status === "new") {
-    sub = "Write a message to start a new chat.";
+    sub = gettext("Write a message to start a new chat.");
   } else if (state.token && !state.joined) {
-    sub = "Connecting…";
+    sub = gettext("Connecting…");
   }
   ui.title.textContent = title;
   ui.sub.textContent = sub;
@@ -302,7 +335,7 @@ function showStart(error) {
   ui.startForm.classList.remove("hidden");
   ui.offline.classList.add("hidden");
   ui.startButton.disabled = false;
-  ui.startButton.textContent = "Start chat";
+  ui.startButton.textContent = gettext("Start chat");
   setQueue(null);
   setHeader();
   showStartError(error);
@@ -387,7 +420,7 @@ function adopt(id, fromEvent) {
 // The server's answer (lib/acks.js), or "offline" at once without a link.
 function request(event, payload) {
   const socket = state.socket;
-  if (!socket || !socket.connected) return Promise.resolve(failure("offline", "Not connected."));
+  if (!socket || !socket.connected) return Promise.resolve(failure("offline", gettext("Not connected.")));
   return new Promise((resolve) => {
     const done = (answer) => {
       if (state.waiting.delete(done)) resolve(answer);
@@ -401,21 +434,22 @@ function request(event, payload) {
 // (messages stay in the outbox and go again after the re-join).
 function abandonRequests() {
   for (const done of Array.from(state.waiting)) {
-    done(failure("timeout", "Disconnected."));
+    done(failure("timeout", gettext("Disconnected.")));
   }
 }
 
-function tokenAuth() {
-  return state.token ? { token: state.token } : {};
+// The handshake's auth: the page's language, and the token once we have one.
+function authFor(token) {
+  return token ? { token, lang: LANG } : { lang: LANG };
 }
 
 function connect() {
   if (state.socket) {
-    state.socket.auth = tokenAuth();
+    state.socket.auth = authFor(state.token);
     if (!state.socket.connected) state.socket.connect();
     return;
   }
-  const socket = io("/customer", { auth: tokenAuth() });
+  const socket = io("/customer", { auth: authFor(state.token) });
   state.socket = socket;
 
   socket.on("connect", () => {
@@ -435,9 +469,9 @@ function connect() {
   socket.on("connect_error", (err) => {
     if (err && err.data && err.data.code === "invalid_token") {
       forgetToken();
-      showStart("We couldn't find your previous chat. Please start a new one.");
+      showStart(gettext("We couldn't find your previous chat. Please start a new one."));
     } else if (state.pendingStart) {
-      showStartError("We can't reach the chat right now. Still trying…");
+      showStartError(gettext("We can't reach the chat right now. Still trying…"));
     } else {
       showOffline(true);
     }
@@ -513,10 +547,10 @@ async function join() {
       showStart((ack.error && ack.error.message) || gettext("That didn't work. Please try again."));
     } else if (payload.token) {
       forgetToken();
-      showStart("We couldn't find your previous chat. Please start a new one.");
+      showStart(gettext("We couldn't find your previous chat. Please start a new one."));
     } else {
       state.pendingStart = null;
-      showStart((ack.error && ack.error.message) || "That didn't work. Please try again.");
+      showStart((ack.error && ack.error.message) || gettext("That didn't work. Please try again."));
     }
     return;
   }
@@ -594,7 +628,7 @@ async function showEarlier() {
 function setToken(token) {
   state.token = token;
   store.set(TOKEN_KEY, token);
-  if (state.socket) state.socket.auth = { token };
+  if (state.socket) state.socket.auth = authFor(token);
 }
 
 function forgetPrevious() {
@@ -619,7 +653,7 @@ function forgetToken() {
     store.remove(OUTBOX_KEY);
     store.remove(DISMISSED_KEY);
   }
-  if (state.socket) state.socket.auth = {};
+  if (state.socket) state.socket.auth = authFor(null);
   ui.list.replaceChildren();
 }
 
@@ -704,13 +738,13 @@ ui.startForm.addEventListener("submit", (event) => {
   event.preventDefault();
   const name = ui.startName.value.trim();
   if (!name) {
-    showStartError("Please tell us your name.");
+    showStartError(gettext("Please tell us your name."));
     ui.startName.focus();
     return;
   }
   const email = ui.startEmail.value.trim();
   if (email && !ui.startEmail.checkValidity()) {
-    showStartError("That email address doesn't look right; fix it or leave it empty.");
+    showStartError(gettext("That email address doesn't look right; fix it or leave it empty."));
     ui.startEmail.focus();
     return;
   }
@@ -720,7 +754,7 @@ ui.startForm.addEventListener("submit", (event) => {
   state.pendingStart = start;
   showStartError(null);
   ui.startButton.disabled = true;
-  ui.startButton.textContent = "Starting…";
+  ui.startButton.textContent = gettext("Starting…");
   if (state.socket && state.socket.connected) join();
   else connect();
 });
@@ -760,7 +794,7 @@ ui.input.addEventListener("input", () => {
 });
 
 ui.endChat.addEventListener("click", () => {
-  ui.endConfirmText.textContent = "End this chat?";
+  ui.endConfirmText.textContent = gettext("End this chat?");
   ui.endConfirm.classList.remove("hidden");
   ui.endYes.focus();
 });
@@ -780,7 +814,7 @@ ui.endYes.addEventListener("click", async () => {
   } else if (ack.error && ack.error.code === "conflict") {
     ui.endConfirm.classList.add("hidden"); // already ended: session:end tells why
   } else {
-    ui.endConfirmText.textContent = "Couldn't end the chat (no connection). Try again?";
+    ui.endConfirmText.textContent = gettext("Couldn't end the chat (no connection). Try again?");
   }
 });
 
@@ -822,7 +856,7 @@ window.addEventListener("storage", (event) => {
     connect();
   } else if (state.token && event.newValue !== state.token) {
     state.token = event.newValue;
-    if (state.socket) state.socket.auth = { token: event.newValue };
+    if (state.socket) state.socket.auth = authFor(event.newValue);
   }
 });
 
