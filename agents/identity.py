@@ -41,12 +41,15 @@ def _user_id_from_session(session_key: str) -> int | None:
     return user.pk if user.is_authenticated else None
 
 
-def agent_from_credentials(*, token: str | None, cookie_header: str | None) -> tuple[int, str, str] | None:
-    """(agent id, display name, credential) for an API token or a logged-in session, or None.
+def agent_from_credentials(
+    *, token: str | None, cookie_header: str | None
+) -> tuple[int, str, str, str] | None:
+    """(agent id, display name, credential, language) for an API token or a logged-in session, or None.
 
     The credential names what opened the socket (`token_credential`,
     `session_credential`): a logout ends the sockets of that session, a
-    rotation those of the old token.
+    rotation those of the old token. The language is the one chosen in the
+    console (blank: none chosen).
     """
     agents = AgentProfile.objects.filter(user__is_active=True)
     agent = credential = None
@@ -59,7 +62,7 @@ def agent_from_credentials(*, token: str | None, cookie_header: str | None) -> t
         user_id = _user_id_from_session(key) if key else None
         agent = agents.filter(user_id=user_id).first() if user_id else None
         credential = session_credential(key) if key else None
-    return None if agent is None else (agent.id, agent.display_name, credential)
+    return None if agent is None else (agent.id, agent.display_name, credential, agent.language)
 
 
 def agent_is_active(agent_id: int) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from chat.actions import send_after_commit
 from chat.errors import CONFLICT, ChatError
@@ -31,7 +31,7 @@ def agent_create(
     """Create a user and its agent profile; returns the profile and its API token."""
     User = get_user_model()
     if User.objects.filter(username=username).exists():
-        raise ChatError(CONFLICT, _("User %(username)r already exists.") % {"username": username})
+        raise ChatError(CONFLICT, _("User %(username)r already exists."), username=username)
     user = User(username=username, is_staff=supervisor, is_superuser=supervisor)
     if password:
         user.set_password(password)

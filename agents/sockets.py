@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from socketio.exceptions import ConnectionRefusedError
 
-from chat import actions, background, selectors
-from chat.errors import FORBIDDEN, NOT_LOGGED_IN, ChatError
+from chat import actions, background, selectors, system_notes
+from chat.errors import FORBIDDEN, NOT_LOGGED_IN, UNAUTHORIZED, ChatError
 from chat.message_store import Draft
 from chat.models import Sender
-from chat.realtime import connections, emit, limits, validation
+from chat.realtime import connections, emit, limits, rooms, validation
 from chat.realtime.rooms import AGENT_NS, AGENTS_ROOM, agent_room
 from chat.realtime.server import answer_unknown_events, on_event, on_message_event, sio
 from chat.services import endings, internal, presence, queue, receipts
+from cs_project import languages
 
 from . import identity
 
@@ -27,18 +28,20 @@ from . import identity
 @sio.on("connect", namespace=AGENT_NS)
 async def connect(sid, environ, auth=None):
     await background.ensure_started()
-    token = auth.get("token") if isinstance(auth, dict) else None
+    auth = auth if isinstance(auth, dict) else {}
+    token = auth.get("token")
     if token is not None and not isinstance(token, str):
         token = None
     known = await database_sync_to_async(identity.agent_from_credentials)(
         token=token, cookie_header=None if token else environ.get("HTTP_COOKIE")
     )
+    # Read now: the handshake's headers are dropped once connected.
+    lang = languages.connection_language(environ, auth.get("lang"), known[3] if known else "")
     if known is None:
-        raise ConnectionRefusedError(
-            "unauthorized", {"code": "unauthorized", "message": _("Log in, or connect with auth: {token}.")}
-        )
+        refused = ChatError(UNAUTHORIZED, _("Log in, or connect with auth: {token}."))
+        raise ConnectionRefusedError(refused.code, refused.as_error(lang))
     connections.agents[sid] = connections.AgentSocket(
-        agent_id=known[0], name=known[1], credential=known[2], address=limits.address_of(environ)
+        agent_id=known[0], name=known[1], credential=known[2], address=limits.address_of(environ), lang=lang
     )
 
 
@@ -48,7 +51,7 @@ async def disconnect(sid, reason=None):
     if state is not None and state.logged_in:
         # Out of the rooms first: python-socketio leaves them only after this
         # handler, and a message stored meanwhile would count as delivered.
-        await sio.leave_room(sid, agent_room(state.agent_id), namespace=AGENT_NS)
+        await rooms.leave(sio, sid, AGENT_NS, agent_room(state.agent_id), state.lang)
         await sio.leave_room(sid, AGENTS_ROOM, namespace=AGENT_NS)
         await actions.run(presence.agent_socket_closed, agent_id=state.agent_id)
 
@@ -67,7 +70,7 @@ async def login(sid, *args):
     new_socket = not state.logged_in
     if new_socket:
         # In the rooms before the service runs, so nothing it announces is missed.
-        await sio.enter_room(sid, agent_room(state.agent_id), namespace=AGENT_NS)
+        await rooms.enter(sio, sid, AGENT_NS, agent_room(state.agent_id), state.lang)
         await sio.enter_room(sid, AGENTS_ROOM, namespace=AGENT_NS)
         state.logged_in = True
     try:
@@ -75,7 +78,7 @@ async def login(sid, *args):
     except Exception:
         if new_socket:
             state.logged_in = False
-            await sio.leave_room(sid, agent_room(state.agent_id), namespace=AGENT_NS)
+            await rooms.leave(sio, sid, AGENT_NS, agent_room(state.agent_id), state.lang)
             await sio.leave_room(sid, AGENTS_ROOM, namespace=AGENT_NS)
         raise
 
@@ -200,7 +203,8 @@ async def history(sid, *args):
         before_id=validation.identifier(data, "before_id", required=False),
         limit=validation.limit(data),
     )
-    return {"ok": True, **result}
+    messages = system_notes.localized_all(result["messages"], system_notes.AGENT, state.lang)
+    return {"ok": True, **result, "messages": messages}
 
 
 @on_event(AGENT_NS, "message:read")

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from .errors import CONFLICT, FORBIDDEN, NOT_FOUND, ChatError
 
@@ -45,11 +44,11 @@ class ConversationEndedError(ChatError):
         super().__init__(CONFLICT, _("The conversation has ended."))
 
 
-# Why a conversation is not yours, by who asks (translated only when refused:
-# this runs for every message on the hot path).
+# Why a conversation is not yours, by who asks (lazy: worded only when a
+# refusal is answered, in the asking socket's language).
 _NOT_YOURS = {
-    "customer": gettext_noop("Not your conversation."),
-    "agent": gettext_noop("The conversation is not assigned to you."),
+    "customer": _("Not your conversation."),
+    "agent": _("The conversation is not assigned to you."),
 }
 
 
@@ -57,7 +56,7 @@ def _refusal(row: ConversationRow | None, owns: bool, who: str, writes: bool) ->
     if row is None:
         return ChatError(NOT_FOUND, _("No such conversation."))
     if not owns:
-        return ChatError(FORBIDDEN, _(_NOT_YOURS[who]))
+        return ChatError(FORBIDDEN, _NOT_YOURS[who])
     if writes and row.status == "ended":
         return ConversationEndedError()
     return None

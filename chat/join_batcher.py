@@ -14,7 +14,7 @@ import asyncio
 import logging
 
 from django.conf import settings
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from . import actions
 from .batching import BatchQueue

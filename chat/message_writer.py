@@ -22,14 +22,14 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import close_old_connections
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from . import outbox
 from .batching import BatchQueue
 from .errors import INTERNAL, OVERLOADED, ChatError
 from .events import Event
 from .message_store import Draft, Stored, inline, store_batch
-from .realtime import emit
+from .realtime import connections, emit
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,9 @@ class Reply:
         """Ack `outcome`; `encoded` is its message's JSON when already made (emit.encode)."""
         if isinstance(outcome, ChatError):
             if self.ack_id is not None:
-                await emit.ack(self.eio_sid, self.namespace, self.ack_id, outcome.as_ack())
+                # One refusal may answer many sockets (a batch): each in its own language.
+                answer = outcome.as_ack(connections.language(self.namespace, sid))
+                await emit.ack(self.eio_sid, self.namespace, self.ack_id, answer)
             return
         if self.stored is not None:
             self.stored(sid, outcome.message)

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from agents.models import AgentProfile, AgentStatus
 from customers import tokens
@@ -37,7 +37,13 @@ def iso(value: datetime | None) -> str | None:
     return text
 
 
-def message_shape(m: Message) -> dict:
+def chat_message_shape(m) -> dict:
+    """A customer's or an agent's message (the message writer's): `system` is None.
+
+    The message writer shapes every message it stores with this, a
+    `message_store.sql.NewMessage` or a `Message`: nothing here may cost more
+    per message than a key.
+    """
     return {
         "id": m.id,
         "conversation_id": m.conversation_id,
@@ -48,7 +54,21 @@ def message_shape(m: Message) -> dict:
         "created_at": iso(m.created_at),
         "status": STATUS_NAMES[m.status],
         "attachment": None,
+        "system": None,
     }
+
+
+def message_shape(m: Message) -> dict:
+    """Any stored message; a system note's `system` is its code and parameters.
+
+    Its `text` is the default language's: what each reader is sent is
+    worded for them (`system_notes.localized`). A system message stored
+    before codes existed has `system` None and its stored text.
+    """
+    shape = chat_message_shape(m)
+    if m.system_code:
+        shape["system"] = {"code": m.system_code, "params": m.system_params or {}}
+    return shape
 
 
 def message_page(

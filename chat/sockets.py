@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from socketio.exceptions import ConnectionRefusedError
 
-from . import actions, background, join_batcher, selectors
-from .errors import INVALID_PAYLOAD, NOT_JOINED, RATE_LIMITED, ChatError
+from cs_project import languages
+
+from . import actions, background, join_batcher, selectors, system_notes
+from .errors import INVALID_PAYLOAD, INVALID_TOKEN, NOT_JOINED, RATE_LIMITED, ChatError
 from .message_store import Draft
 from .models import Sender
-from .realtime import connections, emit, limits, validation
+from .realtime import connections, emit, limits, rooms, validation
 from .realtime.rooms import CUSTOMER_NS, customer_room
 from .realtime.server import after_ack, answer_unknown_events, on_event, on_message_event, sio
 from .services import endings, identity, joins, receipts
@@ -32,8 +34,11 @@ NO_FIELDS = frozenset()
 @sio.on("connect", namespace=CUSTOMER_NS)
 async def connect(sid, environ, auth=None):
     await background.ensure_started()
-    state = connections.CustomerSocket(address=limits.address_of(environ))
-    token = auth.get("token") if isinstance(auth, dict) else None
+    auth = auth if isinstance(auth, dict) else {}
+    # Read now: the handshake's headers are dropped once connected.
+    lang = languages.connection_language(environ, auth.get("lang"))
+    state = connections.CustomerSocket(address=limits.address_of(environ), lang=lang)
+    token = auth.get("token")
     if token is not None:
         known = (
             await database_sync_to_async(selectors.customer_by_token)(token=token)
@@ -41,11 +46,10 @@ async def connect(sid, environ, auth=None):
             else None
         )
         if known is None:
-            raise ConnectionRefusedError(
-                "invalid_token", {"code": "invalid_token", "message": _("Join without a token.")}
-            )
+            refused = ChatError(INVALID_TOKEN, _("Join without a token."))
+            raise ConnectionRefusedError(refused.code, refused.as_error(lang))
         state.customer_id, state.name, state.conversation_id = known
-        await sio.enter_room(sid, customer_room(state.customer_id), namespace=CUSTOMER_NS)
+        await rooms.enter(sio, sid, CUSTOMER_NS, customer_room(state.customer_id), lang)
     connections.customers[sid] = state
 
 
@@ -55,7 +59,7 @@ async def disconnect(sid, reason=None):
     if state is not None and state.customer_id is not None:
         # Out of the room first: python-socketio leaves rooms only after this
         # handler, and a message stored meanwhile would count as delivered.
-        await sio.leave_room(sid, customer_room(state.customer_id), namespace=CUSTOMER_NS)
+        await rooms.leave(sio, sid, CUSTOMER_NS, customer_room(state.customer_id), state.lang)
         await actions.run(joins.customer_seen, customer_id=state.customer_id)
 
 
@@ -104,7 +108,7 @@ async def join(sid, *args):
             if known is not None:
                 connections.join_ended(known, sid)
     if state.customer_id is None:
-        await sio.enter_room(sid, customer_room(result.customer_id), namespace=CUSTOMER_NS)
+        await rooms.enter(sio, sid, CUSTOMER_NS, customer_room(result.customer_id), state.lang)
     state.customer_id = result.customer_id
     state.name = result.customer_name
     state.conversation_id = result.conversation_id
@@ -113,7 +117,10 @@ async def join(sid, *args):
         # follows the ack, as for every other assignment.
         assigned = result.assigned
         after_ack(lambda: emit.assigned_to_socket(sid, assigned))
-    return result.ack
+    # System messages worded for this customer (a copy: a new visitor's
+    # list is also in the event that told the agent).
+    messages = system_notes.localized_all(result.ack["messages"], system_notes.CUSTOMER, state.lang)
+    return {**result.ack, "messages": messages}
 
 
 async def _start_over(sid, state, token, name, email, topic) -> joins.JoinResult:
@@ -135,7 +142,7 @@ async def _start_over(sid, state, token, name, email, topic) -> joins.JoinResult
         state.customer_id = previous
         raise
     if previous is not None:
-        await sio.leave_room(sid, customer_room(previous), namespace=CUSTOMER_NS)
+        await rooms.leave(sio, sid, CUSTOMER_NS, customer_room(previous), state.lang)
     return result
 
 
@@ -232,6 +239,7 @@ async def fetch(sid, *args):
         before_id=before_id,
         limit=limit,
     )
+    messages = system_notes.localized_all(messages, system_notes.CUSTOMER, state.lang)
     return {"ok": True, "messages": messages, "has_more": more}
 
 

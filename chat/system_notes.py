@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 CUSTOMER = "customer"
 AGENT = "agent"
@@ -53,6 +54,9 @@ _WORDING = {
 }
 CODES = frozenset(_WORDING)
 
+# What `note()` makes and services store: (code, params, default-language text).
+Note = tuple[str, dict, str]
+
 
 class _Params(dict):
     """A missing parameter shows as empty rather than failing a whole page."""
@@ -73,7 +77,7 @@ def wording(code: str, params: dict | None, reader: str, fallback: str = "") -> 
     return str(pair[reader == AGENT]) % _Params(params or {})
 
 
-def note(code: str, **params) -> tuple[str, dict, str]:
+def note(code: str, **params) -> Note:
     """(code, params, text) to store: the text in the default language."""
     if code not in _WORDING:
         raise ValueError(f"unknown system note {code!r}")
@@ -82,16 +86,29 @@ def note(code: str, **params) -> tuple[str, dict, str]:
     return code, params, text
 
 
-def localized(message: dict, reader: str, lang: str) -> dict:
-    """`message` (a Message shape) as `reader` sees it in `lang`: a system
-    message's text in that language; any other message as it is."""
+def _worded(message: dict, reader: str) -> dict:
     system = message.get("system")
     if system is None:
         return message
+    text = wording(system["code"], system["params"], reader, message["text"])
+    # The sender's name too, as admin and the console's pages name it.
+    return {**message, "text": text, "sender_name": pgettext("message sender", "System")}
+
+
+def localized(message: dict, reader: str, lang: str) -> dict:
+    """`message` (a Message shape) as `reader` sees it in `lang`: a system
+    message's text in that language; any other message as it is (the same
+    dict, not a copy)."""
+    if message.get("system") is None:
+        return message
     with translation.override(lang):
-        text = wording(system["code"], system["params"], reader, message["text"])
-    return {**message, "text": text}
+        return _worded(message, reader)
 
 
 def localized_all(messages: list[dict], reader: str, lang: str) -> list[dict]:
-    return [localized(m, reader, lang) for m in messages]
+    """`localized` for a list: a new list, or `messages` itself when it holds
+    no system message; the messages given are never changed."""
+    if all(m.get("system") is None for m in messages):
+        return messages
+    with translation.override(lang):
+        return [_worded(m, reader) for m in messages]

@@ -28,8 +28,12 @@ def supported(code) -> str | None:
 
 def from_environ(environ: dict) -> str:
     """The language a page request with these headers would get (cookie, then Accept-Language)."""
+    accept = environ.get("HTTP_ACCEPT_LANGUAGE", "")
+    if not accept and settings.LANGUAGE_COOKIE_NAME not in environ.get("HTTP_COOKIE", ""):
+        # Bots and load generators send neither: every socket connect asks.
+        return settings.LANGUAGE_CODE
     request = HttpRequest()
-    request.META = {"HTTP_ACCEPT_LANGUAGE": environ.get("HTTP_ACCEPT_LANGUAGE", "")}
+    request.META = {"HTTP_ACCEPT_LANGUAGE": accept}
     request.COOKIES = parse_cookie(environ.get("HTTP_COOKIE", ""))
     return translation.get_language_from_request(request)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from .. import access, selectors
 from ..errors import CONFLICT, ChatError
@@ -160,8 +160,8 @@ class _Inserted:
 def _full(most: int) -> ChatError:
     return ChatError(
         CONFLICT,
-        _("This conversation has reached its limit of %(limit)d messages; start a new chat.")
-        % {"limit": most},
+        _("This conversation has reached its limit of %(limit)d messages; start a new chat."),
+        limit=most,
     )
 
 
@@ -242,7 +242,7 @@ def _outcomes(
             continue
         m, new = outcome
         row = convs[m.conversation_id]
-        result.append(Stored(selectors.message_shape(m), row.customer_id, row.agent_id, new))
+        result.append(Stored(selectors.chat_message_shape(m), row.customer_id, row.agent_id, new))
     return result
 
 

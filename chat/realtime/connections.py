@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from . import limits
 from .ratelimit import TokenBucket
+from .rooms import AGENT_NS
 
 
 class _Buckets:
@@ -52,6 +55,9 @@ class CustomerSocket(_Buckets):
     # The client's address (limits.address_of), read at connect: the
     # handshake's headers are dropped once connected.
     address: str = ""
+    # The socket's language (cs_project.languages.connection_language), also
+    # decided at connect: error messages and system messages are worded in it.
+    lang: str = settings.LANGUAGE_CODE
     read_up_to: dict[int, int] | None = None
     # Made on first use (_Buckets): most sockets never read.
     _reads: TokenBucket | None = None
@@ -67,6 +73,7 @@ class AgentSocket(_Buckets):
     # only the sockets opened with that session or that token.
     credential: str = ""
     address: str = ""
+    lang: str = settings.LANGUAGE_CODE
     read_up_to: dict[int, int] | None = None
     _reads: TokenBucket | None = None
     _pages: TokenBucket | None = None
@@ -77,6 +84,12 @@ agents: dict[str, AgentSocket] = {}
 # Customer sockets inside their `customer:join`, by customer: an assignment
 # the join makes reaches them after the join's ack, not before.
 _joining: dict[int, set[str]] = {}
+
+
+def language(namespace: str, sid: str | None) -> str | None:
+    """The language of socket `sid` on `namespace`; None if it is not (or no longer) connected."""
+    state = (agents if namespace == AGENT_NS else customers).get(sid)
+    return None if state is None else state.lang
 
 
 def joining_sids(customer_id: int) -> list[str]:

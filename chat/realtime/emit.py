@@ -18,9 +18,12 @@ from dataclasses import dataclass
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.utils.translation import gettext as _
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
-from .. import assignment, selectors
+from cs_project import languages
+
+from .. import assignment, selectors, system_notes
 from ..batching import BatchQueue
 from ..events import (
     ALL,
@@ -36,7 +39,7 @@ from ..events import (
     SocketsRevoked,
 )
 from . import connections, revocation, socket_json
-from .rooms import AGENT_NS, AGENTS_ROOM, CUSTOMER_NS, agent_room, customer_room
+from .rooms import AGENT_NS, AGENTS_ROOM, CUSTOMER_NS, agent_room, customer_room, language_room
 
 log = logging.getLogger(__name__)
 
@@ -180,11 +183,50 @@ async def assigned_to_socket(sid: str, payload: dict) -> None:
     await _emit(TO_CUSTOMER_ASSIGNED, payload, sid)
 
 
+# --- worded for each reader: once per language ----------------------------------------
+
+
+async def _per_language(
+    event: ServerEvent, room: str, payload_in: Callable[[str], dict], skip_sid=None
+) -> None:
+    """Send `payload_in(lang)` to the sockets of identity room `room` that read `lang`, for each language.
+
+    Worded inside `translation.override(lang)`. A language no socket here
+    reads is skipped, unless other processes may hold some. Only for what is
+    worded per reader (system messages, notifications): never messages.
+    """
+    for lang in languages.CODES:
+        target = language_room(room, lang)
+        if _single_process and not sio.has_local_sockets(event.namespace, target):
+            continue
+        with translation.override(lang):
+            payload = payload_in(lang)
+        await _emit(event, payload, target, skip_sid)
+
+
+async def system_message_to_recipients(message: dict, customer_id: int, agent_id: int | None) -> None:
+    """A stored system message, to the customer and to the agent (if any), each worded for its reader."""
+    await _per_language(
+        TO_CUSTOMER_MESSAGE,
+        customer_room(customer_id),
+        lambda lang: system_notes.localized(message, system_notes.CUSTOMER, lang),
+    )
+    if agent_id is not None:
+        await _per_language(
+            TO_AGENT_MESSAGE,
+            agent_room(agent_id),
+            lambda lang: system_notes.localized(message, system_notes.AGENT, lang),
+        )
+
+
 # --- events recorded by services ---------------------------------------------------
 
 
 async def _message(event: MessageCreated) -> None:
-    await message_to_recipients(event.message, event.customer_id, event.agent_id, None)
+    if event.message.get("system") is not None:
+        await system_message_to_recipients(event.message, event.customer_id, event.agent_id)
+    else:
+        await message_to_recipients(event.message, event.customer_id, event.agent_id, None)
 
 
 async def _assigned(event: ConversationAssigned) -> None:
@@ -198,13 +240,16 @@ async def _assigned(event: ConversationAssigned) -> None:
     # A socket whose join made this assignment is told after its ack (chat.sockets).
     joining = connections.joining_sids(event.customer_id)
     await _emit(TO_CUSTOMER_ASSIGNED, payload, customer_room(event.customer_id), skip_sid=joining or None)
-    new = {
-        "conversation": conversation,
-        "messages": event.messages,
-        "has_more": event.has_more,
-        "transferred_from": event.transferred_from,
-    }
-    await _emit(TO_AGENT_NEW, new, agent_room(event.agent_id))
+
+    def new(lang: str) -> dict:
+        return {
+            "conversation": conversation,
+            "messages": system_notes.localized_all(event.messages, system_notes.AGENT, lang),
+            "has_more": event.has_more,
+            "transferred_from": event.transferred_from,
+        }
+
+    await _per_language(TO_AGENT_NEW, agent_room(event.agent_id), new)
 
 
 async def _ended(event: ConversationEnded) -> None:
@@ -231,18 +276,32 @@ async def _taken_away(event: ConversationTakenAway) -> None:
     await notify_agent(
         event.agent_id,
         code="conversation_reassigned",
-        text=_("Conversation #%(id)s is no longer yours.") % {"id": event.conversation_id},
+        text=_("Conversation #%(id)s is no longer yours."),
+        params={"id": event.conversation_id},
         conversation_id=event.conversation_id,
     )
 
 
 async def notify_agent(
-    agent_id: int, *, code: str, text: str, conversation_id: int | None = None, level: str = "info"
+    agent_id: int,
+    *,
+    code: str,
+    text,
+    params: dict | None = None,
+    conversation_id: int | None = None,
+    level: str = "info",
 ) -> None:
-    payload = {"code": code, "text": text, "level": level}
-    if conversation_id is not None:
-        payload["conversation_id"] = conversation_id
-    await _emit(TO_AGENT_NOTIFICATION, payload, agent_room(agent_id))
+    """`system:notification` to the agent's sockets; `text` (a lazy translation,
+    `%(name)s` filled from `params`) is worded in each socket's language."""
+
+    def payload_in(lang: str) -> dict:
+        worded = str(text)
+        payload = {"code": code, "text": worded % params if params else worded, "level": level}
+        if conversation_id is not None:
+            payload["conversation_id"] = conversation_id
+        return payload
+
+    await _per_language(TO_AGENT_NOTIFICATION, agent_room(agent_id), payload_in)
 
 
 async def _internal(event: InternalMessageCreated) -> None:

@@ -16,13 +16,13 @@ from urllib.parse import urlsplit
 
 import socketio
 from django.conf import settings
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from engineio import packet as eio_packet
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from ..errors import INTERNAL, UNKNOWN_EVENT, ChatError
 from ..message_writer import Reply, writer
-from . import emit, engine_socket, limits, socket_json
+from . import connections, emit, engine_socket, limits, socket_json
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,9 @@ def _client_manager() -> socketio.AsyncManager:
 
 
 # Request headers a later namespace connect on the same connection reads
-# (agent session cookie, origin check); the rest is dropped once connected.
-KEPT_HEADERS = frozenset({"HTTP_COOKIE", "HTTP_HOST", "HTTP_ORIGIN"})
+# (agent session cookie, origin check, the language cookie and
+# Accept-Language: cs_project.languages); the rest is dropped once connected.
+KEPT_HEADERS = frozenset({"HTTP_COOKIE", "HTTP_HOST", "HTTP_ORIGIN", "HTTP_ACCEPT_LANGUAGE"})
 
 # Coroutines to run once the current event's ack has been sent (`after_ack`).
 _after_ack: ContextVar[list[Callable[[], Awaitable[None]]] | None] = ContextVar("after_ack", default=None)
@@ -163,7 +164,8 @@ class ChatSocketServer(socketio.AsyncServer):
         if not limits.frame_allowed(eio_sid, namespace):
             verdict = limits.refused(eio_sid)
             if verdict == limits.ANSWER and id is not None:
-                await self.send_ack(eio_sid, namespace, id, limits.refusal().as_ack())
+                lang = connections.language(namespace, self.manager.sid_from_eio_sid(eio_sid, namespace))
+                await self.send_ack(eio_sid, namespace, id, limits.refusal().as_ack(lang))
             elif verdict == limits.CLOSE:
                 log.info("closing %s: too many events refused", eio_sid)
                 await self.eio.disconnect(eio_sid)
@@ -180,10 +182,10 @@ class ChatSocketServer(socketio.AsyncServer):
             writer().submit(draft, sid, Reply(eio_sid, namespace, id, stored))
             return
         except ChatError as error:
-            answer = error.as_ack()
+            answer = error.as_ack(connections.language(namespace, sid))
         except Exception:
             log.exception("%s %s failed", namespace, data[0])
-            answer = ChatError(INTERNAL, _("Something went wrong on the server.")).as_ack()
+            answer = _internal_error().as_ack(connections.language(namespace, sid))
         if id is not None:
             await self.send_ack(eio_sid, namespace, id, answer)
 
@@ -216,7 +218,8 @@ class ChatSocketServer(socketio.AsyncServer):
     async def _handle_event_internal(self, server, sid, eio_sid, data, namespace, id):
         if data and data[0] in self.reserved_events:
             if id is not None:
-                await self.send_ack(eio_sid, namespace, id, _unknown_event(namespace, data[0]).as_ack())
+                lang = connections.language(namespace, sid)
+                await self.send_ack(eio_sid, namespace, id, _unknown_event(namespace, data[0]).as_ack(lang))
             return
         # The handler runs in this task: what it leaves for after its ack runs
         # once python-socketio has sent the ack.
@@ -235,8 +238,12 @@ class ChatSocketServer(socketio.AsyncServer):
 
 def _unknown_event(namespace: str, event) -> ChatError:
     return ChatError(
-        UNKNOWN_EVENT, _("%(namespace)s has no event %(event)r.") % {"namespace": namespace, "event": event}
+        UNKNOWN_EVENT, _("%(namespace)s has no event %(event)r."), namespace=namespace, event=event
     )
+
+
+def _internal_error() -> ChatError:
+    return ChatError(INTERNAL, _("Something went wrong on the server."))
 
 
 sio = ChatSocketServer(
@@ -263,10 +270,10 @@ def on_event(namespace: str, name: str):
             try:
                 return await handler(sid, *args)
             except ChatError as error:
-                return error.as_ack()
+                return error.as_ack(connections.language(namespace, sid))
             except Exception:
                 log.exception("%s %s failed", namespace, name)
-                return ChatError(INTERNAL, _("Something went wrong on the server.")).as_ack()
+                return _internal_error().as_ack(connections.language(namespace, sid))
 
         answer.__name__ = handler.__name__
         sio.on(name, namespace=namespace, handler=answer)
@@ -292,6 +299,6 @@ def on_message_event(namespace: str, name: str, stored: Callable[[str, dict], No
 
 def answer_unknown_events(namespace: str) -> None:
     async def unknown(event, sid, *args):
-        return _unknown_event(namespace, event).as_ack()
+        return _unknown_event(namespace, event).as_ack(connections.language(namespace, sid))
 
     sio.on("*", namespace=namespace, handler=unknown)

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from ..errors import INVALID_PAYLOAD, TOO_LARGE, ChatError
 
@@ -50,12 +50,13 @@ def payload(args: tuple, allowed: frozenset[str]) -> dict:
     if not isinstance(data, dict):
         raise ChatError(INVALID_PAYLOAD, _("The payload must be a JSON object."))
     if _payload_size(data) > MAX_PAYLOAD_BYTES:
-        raise ChatError(TOO_LARGE, _("The payload is over %(limit)s bytes.") % {"limit": MAX_PAYLOAD_BYTES})
+        raise ChatError(TOO_LARGE, _("The payload is over %(limit)s bytes."), limit=MAX_PAYLOAD_BYTES)
     unknown = set(data) - allowed
     if unknown:
         raise ChatError(
             INVALID_PAYLOAD,
-            _("Unknown field(s): %(fields)s.") % {"fields": ", ".join(sorted(map(str, unknown)))},
+            _("Unknown field(s): %(fields)s."),
+            fields=", ".join(sorted(map(str, unknown))),
         )
     return data
 
@@ -63,16 +64,16 @@ def payload(args: tuple, allowed: frozenset[str]) -> dict:
 def text(data: dict, field: str = "text") -> str:
     value = data.get(field)
     if not isinstance(value, str):
-        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must be a string.") % {"field": field})
+        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must be a string."), field=field)
     value = value.strip()
     if not value:
-        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must not be empty.") % {"field": field})
+        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must not be empty."), field=field)
     if len(value) > MAX_TEXT:
         raise ChatError(
-            TOO_LARGE, _("`%(field)s` is over %(limit)s characters.") % {"field": field, "limit": MAX_TEXT}
+            TOO_LARGE, _("`%(field)s` is over %(limit)s characters."), field=field, limit=MAX_TEXT
         )
     if "\x00" in value:
-        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must not contain NUL characters.") % {"field": field})
+        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must not contain NUL characters."), field=field)
     return value
 
 
@@ -90,14 +91,14 @@ def _optional_str(data: dict, field: str, limit: int) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must be a string.") % {"field": field})
+        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must be a string."), field=field)
     value = value.strip()
     if len(value) > limit:
         raise ChatError(
-            INVALID_PAYLOAD, _("`%(field)s` is over %(limit)s characters.") % {"field": field, "limit": limit}
+            INVALID_PAYLOAD, _("`%(field)s` is over %(limit)s characters."), field=field, limit=limit
         )
     if "\x00" in value:
-        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must not contain NUL characters.") % {"field": field})
+        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must not contain NUL characters."), field=field)
     return value or None
 
 
@@ -134,10 +135,10 @@ def identifier(data: dict, field: str, *, required: bool = True) -> int | None:
     value = data.get(field)
     if value is None:
         if required:
-            raise ChatError(INVALID_PAYLOAD, _("`%(field)s` is required.") % {"field": field})
+            raise ChatError(INVALID_PAYLOAD, _("`%(field)s` is required."), field=field)
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
-        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must be a positive integer.") % {"field": field})
+        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must be a positive integer."), field=field)
     return value
 
 
@@ -147,7 +148,7 @@ def cursor(data: dict, field: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
-        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must be an integer of 0 or more.") % {"field": field})
+        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must be an integer of 0 or more."), field=field)
     return value
 
 
@@ -156,7 +157,7 @@ def limit(data: dict, default: int = 50, maximum: int = MAX_HISTORY_LIMIT) -> in
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
-        raise ChatError(INVALID_PAYLOAD, _("`limit` must be 1 to %(maximum)s.") % {"maximum": maximum})
+        raise ChatError(INVALID_PAYLOAD, _("`limit` must be 1 to %(maximum)s."), maximum=maximum)
     return value
 
 
@@ -173,12 +174,12 @@ def offset(data: dict) -> int:
 def boolean(data: dict, field: str) -> bool:
     value = data.get(field)
     if not isinstance(value, bool):
-        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must be true or false.") % {"field": field})
+        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must be true or false."), field=field)
     return value
 
 
 def agent_status(data: dict) -> str:
     value = data.get("status")
     if value not in AGENT_STATUSES:
-        raise ChatError(INVALID_PAYLOAD, "`status` must be online, busy or offline.")
+        raise ChatError(INVALID_PAYLOAD, _("`status` must be online, busy or offline."))
     return value

@@ -7,27 +7,23 @@ from datetime import timedelta
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from agents.models import AgentProfile, AgentStatus
 
-from .. import assignment, selectors
+from .. import assignment, selectors, system_notes
 from ..errors import CONFLICT, ChatError
 from ..events import AgentStateChanged, ConversationEnded, ConversationTakenAway, MessageCreated, QueueChanged
-from ..models import Conversation, ConversationStatus, EndReason, Message, Sender
+from ..models import Conversation, ConversationStatus, EndReason
 from ..outbox import record
+from .notes import system_message
 from .queue import do_drain, lock_agents_conversation, lock_assignment
 
 
-def do_system_note(conversation: Conversation, text: str) -> None:
-    """Store a system message in the conversation and announce it to both sides."""
-    m = Message.objects.create(
-        conversation=conversation,
-        sender=Sender.SYSTEM,
-        sender_name="System",
-        text=text,
-        created_at=timezone.now(),
-    )
+def do_system_note(conversation: Conversation, note: system_notes.Note) -> None:
+    """Store a system message (`system_notes.note(...)`) and announce it to both sides."""
+    m = system_message(conversation, note, timezone.now())
+    m.save()
     record(
         MessageCreated(
             message=selectors.message_shape(m),
@@ -37,7 +33,7 @@ def do_system_note(conversation: Conversation, text: str) -> None:
     )
 
 
-def do_end(conversation: Conversation, reason: str, note: str) -> None:
+def do_end(conversation: Conversation, reason: str, note: system_notes.Note) -> None:
     """End the conversation with a note; the agent's room goes to the queue."""
     agent_id = conversation.agent_id
     was_queued = conversation.status == ConversationStatus.QUEUED
@@ -73,7 +69,7 @@ def conversation_end_by_customer(*, customer_id: int) -> None:
     )
     if conversation is None:
         raise ChatError(CONFLICT, _("There is no open conversation to end."))
-    note = _("%(customer)s ended the conversation.") % {"customer": conversation.customer.name}
+    note = system_notes.note(system_notes.ENDED_BY_CUSTOMER, customer=conversation.customer.name)
     do_end(conversation, EndReason.CUSTOMER_LEFT, note)
 
 
@@ -81,7 +77,7 @@ def conversation_end_by_customer(*, customer_id: int) -> None:
 def conversation_end_by_agent(*, agent_id: int, conversation_id: int) -> dict:
     lock_assignment()
     conversation = lock_agents_conversation(conversation_id, agent_id)
-    note = _("%(agent)s ended the conversation.") % {"agent": conversation.agent.display_name}
+    note = system_notes.note(system_notes.ENDED_BY_AGENT, agent=conversation.agent.display_name)
     do_end(conversation, EndReason.AGENT_ENDED, note)
     return selectors.conversation_by_id(conversation_id)
 
@@ -92,7 +88,7 @@ def conversation_close_by_supervisor(*, conversation_id: int) -> None:
     conversation = Conversation.objects.select_for_update().get(id=conversation_id)
     if conversation.status == ConversationStatus.ENDED:
         raise ChatError(CONFLICT, _("The conversation has already ended."))
-    do_end(conversation, EndReason.CLOSED_BY_SUPERVISOR, _("A supervisor closed the conversation."))
+    do_end(conversation, EndReason.CLOSED_BY_SUPERVISOR, system_notes.note(system_notes.CLOSED_BY_SUPERVISOR))
 
 
 @transaction.atomic
@@ -122,16 +118,12 @@ def _requeue_or_end(conversations: list[Conversation], leaving: AgentProfile) ->
         .exists()
     )
     if not others:
-        note = _(
-            "%(agent)s went offline and no other agent is available. Write again to start a new conversation."
-        ) % {"agent": leaving.display_name}
+        note = system_notes.note(system_notes.AGENT_OFFLINE, agent=leaving.display_name)
         for conversation in conversations:
             do_end(conversation, EndReason.AGENT_OFFLINE, note)
         return
     head = selectors.queued_conversations().aggregate(m=Min("queue_order"))["m"]
-    note = _("%(agent)s is no longer available. You are first in line for the next agent.") % {
-        "agent": leaving.display_name
-    }
+    note = system_notes.note(system_notes.REQUEUED, agent=leaving.display_name)
     for conversation, order in zip(
         conversations, assignment.requeue_order(head, len(conversations)), strict=True
     ):
@@ -178,10 +170,6 @@ def conversations_close_idle(*, idle_seconds: float, connected_customer_ids: set
         )
         count = 0
         for conversation in candidates:
-            do_end(
-                conversation,
-                EndReason.CUSTOMER_IDLE,
-                _("The conversation was closed after a period of inactivity."),
-            )
+            do_end(conversation, EndReason.CUSTOMER_IDLE, system_notes.note(system_notes.CLOSED_IDLE))
             count += 1
         return count

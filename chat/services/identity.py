@@ -8,11 +8,12 @@ is refused (customers.tokens), ends the open conversation, and records
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from customers import tokens
 from customers.models import Customer, new_token_key
 
+from .. import system_notes
 from ..errors import FORBIDDEN, ChatError
 from ..events import SocketsRevoked
 from ..models import Conversation, ConversationStatus, EndReason
@@ -22,7 +23,7 @@ from .joins import JoinResult, Start, _start_customers
 from .queue import lock_assignment
 
 
-def do_revoke(customer: Customer, reason: str, note: str) -> None:
+def do_revoke(customer: Customer, reason: str, note: system_notes.Note) -> None:
     """Revoke every token of `customer` (locked) and end its open conversation with `reason`."""
     customer.token_key = new_token_key()
     customer.save(update_fields=["token_key"])
@@ -42,7 +43,7 @@ def customer_tokens_revoke(*, customer_id: int) -> None:
     """A supervisor takes a customer's tokens back (admin): its chat ends, its sockets go."""
     lock_assignment()
     customer = Customer.objects.select_for_update().get(id=customer_id)
-    do_revoke(customer, EndReason.CLOSED_BY_SUPERVISOR, _("A supervisor closed the conversation."))
+    do_revoke(customer, EndReason.CLOSED_BY_SUPERVISOR, system_notes.note(system_notes.CLOSED_BY_SUPERVISOR))
 
 
 @transaction.atomic
@@ -70,6 +71,6 @@ def customer_start_over(
         previous = owner if owner is not None else previous
     if previous is not None:
         customer = Customer.objects.select_for_update().get(id=previous)
-        note = _("%(customer)s ended the conversation.") % {"customer": customer.name}
+        note = system_notes.note(system_notes.ENDED_BY_CUSTOMER, customer=customer.name)
         do_revoke(customer, EndReason.CUSTOMER_LEFT, note)
     return _start_customers([Start(name=name, email=email, topic=topic)])[0]

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from agents.models import AgentProfile
 from customers import tokens
@@ -21,6 +21,7 @@ from ..errors import FORBIDDEN, INVALID_PAYLOAD, INVALID_TOKEN, ChatError
 from ..events import AgentStateChanged, ConversationAssigned, MessageCreated, QueueChanged
 from ..models import Conversation, ConversationStatus, Message, Sender
 from ..outbox import record
+from .notes import system_message
 from .queue import agent_snapshots, do_place, joined_note, lock_assignment
 from .receipts import do_mark_delivered
 
@@ -173,16 +174,7 @@ def _start_customers(starts: list[Start]) -> list[JoinResult]:
         )
     Conversation.objects.bulk_create(conversations)
     assigned = [c for c in conversations if c.agent_id is not None]
-    notes = {
-        c.id: Message(
-            conversation=c,
-            sender=Sender.SYSTEM,
-            sender_name="System",
-            text=joined_note(c.agent.display_name),
-            created_at=c.assigned_at,
-        )
-        for c in assigned
-    }
+    notes = {c.id: system_message(c, joined_note(c.agent.display_name), c.assigned_at) for c in assigned}
     Message.objects.bulk_create(notes.values())
     last_assigned = {c.agent_id: c.assigned_at for c in assigned}  # the last one wins
     for agent_id, at in last_assigned.items():

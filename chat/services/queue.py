@@ -15,11 +15,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from agents.models import AgentProfile, AgentStatus
 
-from .. import access, assignment, selectors
+from .. import access, assignment, selectors, system_notes
 from ..errors import CONFLICT, INVALID_PAYLOAD, NOT_FOUND, ChatError
 from ..events import (
     AgentStateChanged,
@@ -28,8 +28,9 @@ from ..events import (
     MessageCreated,
     QueueChanged,
 )
-from ..models import Conversation, ConversationStatus, Message, Sender
+from ..models import Conversation, ConversationStatus, Sender
 from ..outbox import record
+from .notes import system_message
 from .receipts import do_mark_delivered
 
 
@@ -83,9 +84,9 @@ def lock_agents_conversation(conversation_id: int, agent_id: int) -> Conversatio
     return conversation
 
 
-def joined_note(agent_name: str) -> str:
+def joined_note(agent_name: str) -> system_notes.Note:
     """The system note a conversation gets when its first agent joins."""
-    return _("%(agent)s joined the conversation.") % {"agent": agent_name}
+    return system_notes.note(system_notes.JOINED, agent=agent_name)
 
 
 def do_assign(conversation: Conversation, agent_id: int, *, transferred_from: int | None) -> None:
@@ -99,19 +100,20 @@ def do_assign(conversation: Conversation, agent_id: int, *, transferred_from: in
     conversation.queue_order = None
     conversation.save(update_fields=["agent", "status", "assigned_at", "queue_order"])
     AgentProfile.objects.filter(id=agent_id).update(last_assigned_at=now)
+    previous = AgentProfile.objects.get(id=transferred_from) if transferred_from else None
     # The agent gets this note inside `customer:new`, the customer after
     # `agent:assigned`.
-    if transferred_from is None:
+    if previous is None:
         note = joined_note(agent.display_name)
     else:
-        note = _("You were transferred to %(agent)s.") % {"agent": agent.display_name}
-    m = Message.objects.create(
-        conversation=conversation, sender=Sender.SYSTEM, sender_name="System", text=note, created_at=now
-    )
+        note = system_notes.note(
+            system_notes.TRANSFERRED, agent=agent.display_name, from_agent=previous.display_name
+        )
+    m = system_message(conversation, note, now)
+    m.save()
     # Agents are only given conversations while connected: what the customer
     # wrote so far reaches them now, in `customer:new`.
     do_mark_delivered(conversation, Sender.CUSTOMER)
-    previous = AgentProfile.objects.get(id=transferred_from) if transferred_from else None
     # The latest page: older messages come through `conversation:history`.
     messages, earlier = selectors.message_page(conversation.id, limit=settings.MESSAGE_PAGE_LIMIT)
     record(

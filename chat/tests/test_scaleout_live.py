@@ -7,9 +7,12 @@ one process to the other (Redis manager, channels_redis group).
 
 import asyncio
 import os
+import re
 import secrets
 
 import pytest
+from django.utils import translation
+from django.utils.translation import gettext
 
 from cs_project.testing.clients import Client, agent
 from cs_project.testing.database import prepare_database
@@ -20,6 +23,7 @@ pytestmark = pytest.mark.live
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def _postgres():
@@ -202,3 +206,64 @@ async def test_revocations_reach_the_sockets_of_every_process(two_servers):
     for server in (one, two):
         assert "Traceback" not in server.log()
     await carla.disconnect()
+
+
+async def test_system_messages_reach_each_language_on_every_process(two_servers):
+    (one, two), _database_url = two_servers
+    token = one.agents["ann"]["token"]
+    # Ann reads English on process two and Chinese on process one; Carla
+    # reads Chinese on process one and English in a tab on process two.
+    ann_en = await Client(two, "/agent").connect(auth={"token": token, "lang": "en"})
+    ann_zh = await Client(one, "/agent").connect(auth={"token": token, "lang": "zh-hans"})
+    for client in (ann_en, ann_zh):
+        assert (await client.call("agent:login", {}))["ok"]
+    carla = await Client(one, "/customer").connect(headers={"Accept-Language": "zh-CN"})
+    join = await carla.call("customer:join", {"name": "Carla"})
+    assert join["ok"] and join["conversation"]["agent"]["name"] == "Ann", join
+    tab_en = await Client(two, "/customer").connect(auth={"token": join["token"], "lang": "en"})
+    cid = join["conversation"]["id"]
+    with translation.override("zh-hans"):
+        joined_zh = gettext("%(agent)s joined the conversation.") % {"agent": "Ann"}
+        ended_zh = gettext("%(agent)s ended the conversation.") % {"agent": "Ann"}
+    assert CJK.search(joined_zh) and CJK.search(ended_zh)
+    assert [m["text"] for m in (await ann_zh.wait_for("customer:new"))["messages"]] == [joined_zh]
+    assert [m["text"] for m in (await ann_en.wait_for("customer:new"))["messages"]] == [
+        "Ann joined the conversation."
+    ]
+
+    # Ended through the English socket on process two.
+    assert (await ann_en.call("session:end", {"conversation_id": cid}))["ok"]
+
+    def ended(m):
+        return m["system"] is not None and m["system"]["code"] == "ended_by_agent"
+
+    assert (await carla.wait_for("agent:message", ended))["text"] == ended_zh
+    assert (await tab_en.wait_for("agent:message", ended))["text"] == "Ann ended the conversation."
+    assert (await ann_zh.wait_for("customer:message", ended))["text"] == ended_zh
+    assert (await ann_en.wait_for("customer:message", ended))["text"] == "Ann ended the conversation."
+    await asyncio.sleep(0.3)  # each socket got it once, in its own language only
+    for client, event in ((carla, "agent:message"), (tab_en, "agent:message"), (ann_zh, "customer:message")):
+        assert len([m for m in client.of(event) if ended(m)]) == 1, client.of(event)
+
+    # A transfer made on process one: the notification is worded on each process.
+    carla_two = await Client(two, "/customer").connect(headers={"Accept-Language": "zh-CN"})
+    again = await carla_two.call("customer:join", {"name": "Carla Two"})
+    assert again["conversation"]["agent"]["name"] == "Ann", again
+    second = again["conversation"]["id"]
+    ben, _ = await agent(one, "ben")
+    moved = await ann_zh.call(
+        "session:transfer", {"conversation_id": second, "to_agent_id": one.agents["ben"]["id"]}
+    )
+    assert moved["ok"], moved
+    with translation.override("zh-hans"):
+        taken_zh = gettext("Conversation #%(id)s is no longer yours.") % {"id": second}
+    assert (await ann_zh.wait_for("system:notification"))["text"] == taken_zh
+    assert (await ann_en.wait_for("system:notification"))[
+        "text"
+    ] == f"Conversation #{second} is no longer yours."
+    with translation.override("zh-hans"):
+        to_ben_zh = gettext("You were transferred to %(agent)s.") % {"agent": "Ben"}
+    transferred = await carla_two.wait_for("agent:message", lambda m: m["system"] is not None)
+    assert transferred["system"]["code"] == "transferred" and transferred["text"] == to_ben_zh
+    for client in (ann_en, ann_zh, carla, tab_en, carla_two, ben):
+        await client.disconnect()

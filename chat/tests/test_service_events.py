@@ -78,6 +78,7 @@ def test_a_start_with_a_free_agent_is_assigned_with_its_note():
     assert assigned.agent_id == ann and assigned.customer_id == result.customer_id
     assert assigned.transferred_from is None and assigned.conversation["status"] == "active"
     assert [m["text"] for m in assigned.messages] == ["Ann joined the conversation."]
+    assert assigned.messages[0]["system"] == {"code": "joined", "params": {"agent": "Ann"}}
     assert note.message == assigned.messages[0] and note.agent_id is None
     assert state.agent["id"] == ann and state.agent["active"] == 1
     assert result.assigned == {
@@ -204,6 +205,7 @@ def test_a_supervisor_revokes_a_customers_tokens():
     _, events = announced(identity.customer_tokens_revoke, customer_id=joined.customer_id)
     assert kinds(events) == [ev.MessageCreated, ev.ConversationEnded, ev.QueueChanged, ev.SocketsRevoked]
     assert events[1].reason == "closed_by_supervisor"
+    assert events[0].message["system"] == {"code": "closed_by_supervisor", "params": {}}
     assert selectors.customer_by_token(token=joined.ack["token"]) is None
     # Nothing open any more: revoking again only revokes.
     _, events = announced(identity.customer_tokens_revoke, customer_id=joined.customer_id)
@@ -220,6 +222,7 @@ def test_the_customer_ends_with_a_note_and_the_agent_is_freed():
     assert kinds(events) == [ev.MessageCreated, ev.ConversationEnded, ev.AgentStateChanged]
     note, ended, state = events
     assert note.message["text"] == "Carla ended the conversation." and note.agent_id == ann
+    assert note.message["system"] == {"code": "ended_by_customer", "params": {"customer": "Carla"}}
     assert ended == ev.ConversationEnded(joined.conversation_id, "customer_left", joined.customer_id, ann)
     assert state.agent["active"] == 0
     refused(endings.conversation_end_by_customer, "conflict", customer_id=joined.customer_id)
@@ -241,6 +244,7 @@ def test_the_agent_ends_and_the_queue_drains_into_the_room():
         ev.QueueChanged,
     ]
     assert events[1].reason == "agent_ended" and events[3].customer_id == second.customer_id
+    assert events[0].message["system"] == {"code": "ended_by_agent", "params": {"agent": "Ann"}}
 
 
 def test_only_the_assigned_agent_may_end_and_not_twice():
@@ -266,6 +270,7 @@ def test_a_supervisor_closes():
     _, events = announced(endings.conversation_close_by_supervisor, conversation_id=joined.conversation_id)
     assert kinds(events) == [ev.MessageCreated, ev.ConversationEnded, ev.AgentStateChanged]
     assert events[1].reason == "closed_by_supervisor"
+    assert events[0].message["system"] == {"code": "closed_by_supervisor", "params": {}}
     refused(endings.conversation_close_by_supervisor, "conflict", conversation_id=joined.conversation_id)
 
 
@@ -285,6 +290,7 @@ def test_a_supervisor_requeues_to_another_agent():
         ev.QueueChanged,
     ]
     assert events[1] == ev.ConversationTakenAway(joined.conversation_id, ann)
+    assert events[0].message["system"] == {"code": "requeued", "params": {"agent": "Ann"}}
     assert events[4].agent_id == ben
 
 
@@ -305,6 +311,7 @@ def test_idle_customers_are_closed_unless_connected():
     assert count == 1
     assert kinds(events) == [ev.MessageCreated, ev.ConversationEnded, ev.AgentStateChanged]
     assert events[1].reason == "customer_idle"
+    assert events[0].message["system"] == {"code": "closed_idle", "params": {}}
 
 
 # --- queue and assignment --------------------------------------------------------------
@@ -356,6 +363,10 @@ def test_a_transfer_tells_both_agents():
     assert events[0] == ev.ConversationTakenAway(joined.conversation_id, ann)
     assert events[1].transferred_from == {"id": ann, "name": "Ann"}
     assert events[2].message["text"] == "You were transferred to Ben."
+    transferred = {"code": "transferred", "params": {"agent": "Ben", "from_agent": "Ann"}}
+    assert events[2].message["system"] == transferred
+    # The new agent's page holds the same note (worded for agents when sent).
+    assert events[1].messages[-1] == events[2].message
     assert {events[3].agent["id"], events[4].agent["id"]} == {ann, ben}
     refused(
         queue.conversation_transfer,
@@ -457,6 +468,7 @@ def test_going_offline_hands_conversations_back_or_ends_them():
         ev.AgentStateChanged,
     ]
     assert events[1] == ev.ConversationEnded(joined.conversation_id, "agent_offline", joined.customer_id, ann)
+    assert events[0].message["system"] == {"code": "agent_offline", "params": {"agent": "Ann"}}
 
 
 def test_agents_gone_past_the_grace_period_go_offline():

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from ...errors import RATE_LIMITED, ChatError
 from ..ratelimit import TokenBucket
@@ -45,12 +45,16 @@ def _limit(name: str):
     return settings.RATE_LIMITS[name]
 
 
-def too_many_chats() -> str:
+def too_many_chats():
+    """The refusal's message (lazy: worded for the socket it answers)."""
     return _("Too many new chats from your network; try again in a few minutes.")
 
 
-def refusal(message: str | None = None) -> ChatError:
-    return ChatError(RATE_LIMITED, message or _("Too many requests; slow down and try again later."))
+def refusal(message=None) -> ChatError:
+    """`rate_limited`, with `message` (a lazy translation) or the usual one."""
+    return ChatError(
+        RATE_LIMITED, _("Too many requests; slow down and try again later.") if message is None else message
+    )
 
 
 def page_refusal() -> ChatError:
