@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, JSONField, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
 
 from chat.models import Conversation, ConversationStatus, DeliveryStatus, InternalMessage, Message, Sender
@@ -21,7 +21,9 @@ def console_conversations(agent_id: int) -> QuerySet[Conversation]:
     """The agent's active conversations, newest activity first.
 
     Each carries `unread` (customer messages not read), `last_text`,
-    `last_sender` and `last_activity`.
+    `last_sender`, `last_activity`, and for a system message last
+    `last_system_code` / `last_system_params` (the page words it for its
+    reader, in its language: chat.system_notes).
     """
     last = Message.objects.filter(conversation=OuterRef("pk")).order_by("-id")
     return (
@@ -34,6 +36,8 @@ def console_conversations(agent_id: int) -> QuerySet[Conversation]:
             ),
             last_text=Subquery(last.values("text")[:1]),
             last_sender=Subquery(last.values("sender")[:1]),
+            last_system_code=Subquery(last.values("system_code")[:1]),
+            last_system_params=Subquery(last.values("system_params")[:1], output_field=JSONField()),
             last_activity=Greatest(Coalesce(Max("messages__created_at"), "assigned_at"), "assigned_at"),
         )
         .order_by("-last_activity", "-id")

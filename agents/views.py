@@ -18,6 +18,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from chat import system_notes
 from chat.models import ConversationStatus
 from cs_project.views import set_language_cookie
 
@@ -76,7 +77,16 @@ def console(request: HttpRequest) -> HttpResponse:
 @require_GET
 @agent_required
 def conversation_list(request: HttpRequest) -> HttpResponse:
-    conversations = selectors.console_conversations(request.agent.id)
+    conversations = list(selectors.console_conversations(request.agent.id))
+    for conversation in conversations:
+        # A system message last: worded for an agent, in this page's language.
+        if conversation.last_system_code:
+            conversation.last_text = system_notes.wording(
+                conversation.last_system_code,
+                conversation.last_system_params,
+                system_notes.AGENT,
+                conversation.last_text,
+            )
     return render(request, "agents/fragments/conversation_list.html", {"conversations": conversations})
 
 
@@ -86,7 +96,7 @@ def conversation_detail(request: HttpRequest, conversation_id: int) -> HttpRespo
     found = selectors.conversation_with_messages(conversation_id)
     # The open conversation (with a composer) is the assigned agent's only.
     if found is None or found[0].agent_id != request.agent.id or found[0].status != ConversationStatus.ACTIVE:
-        raise Http404("Not one of your open conversations.")
+        raise Http404(_("Not one of your open conversations."))
     conversation, messages = found
     return render(
         request,
@@ -100,7 +110,7 @@ def conversation_detail(request: HttpRequest, conversation_id: int) -> HttpRespo
 def customer_panel(request: HttpRequest, customer_id: int) -> HttpResponse:
     conversations = list(selectors.customer_conversations(customer_id))
     if not conversations:
-        raise Http404("No such customer.")
+        raise Http404(_("No such customer."))
     return render(
         request,
         "agents/fragments/customer_panel.html",
@@ -114,7 +124,7 @@ def transcript(request: HttpRequest, conversation_id: int) -> HttpResponse:
     # Every agent may read any customer's history (PROTOCOL: conversation:history).
     found = selectors.conversation_with_messages(conversation_id)
     if found is None:
-        raise Http404("No such conversation.")
+        raise Http404(_("No such conversation."))
     conversation, messages = found
     return render(
         request, "agents/fragments/transcript.html", {"conversation": conversation, "messages": messages}
@@ -145,10 +155,10 @@ def internal_thread(request: HttpRequest) -> HttpResponse:
     with_agent = None
     if raw:
         if not raw.isdigit():
-            raise Http404("No such agent.")
+            raise Http404(_("No such agent."))
         with_agent = selectors.roster().filter(id=int(raw)).first()
         if with_agent is None or with_agent.id == request.agent.id:
-            raise Http404("No such agent.")
+            raise Http404(_("No such agent."))
     messages = selectors.internal_thread(request.agent.id, with_agent.id if with_agent else None)
     return render(
         request,

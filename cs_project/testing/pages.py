@@ -73,17 +73,30 @@ def theirs(page):
 # --- the agent console -----------------------------------------------------------------
 
 
-async def open_console(browser, server, username, viewport=None):
+async def open_console(browser, server, username, viewport=None, locale=None):
     """A fresh browser context signed in as `username`, on /console/, connected.
 
-    Dialogs are recorded, not answered: a test that expects one answers it.
+    `locale` is the browser's language (its Accept-Language; Playwright's
+    default is en-US). Dialogs are recorded, not answered: a test that
+    expects one answers it.
     """
-    context = await browser.new_context(viewport=viewport or CONSOLE)
+    options = {"viewport": viewport or CONSOLE}
+    if locale:
+        options["locale"] = locale
+    context = await browser.new_context(**options)
     page = record(await context.new_page())
     await watch_csp(page)
     await page.goto(server.url + "/console/")
+    await sign_in(page, username)
+    return page
+
+
+async def sign_in(page, username):
+    """Fill in the console's login form as `username`; return once the console is connected.
+
+    Connected is the pill's state, not its wording: it holds in every language.
+    """
     await page.fill("#id_username", username)
     await page.fill("#id_password", f"{username}-pass")
-    await page.click("button[type=submit]")
-    await expect(page.locator("#connection")).to_have_text("Connected", timeout=15000)
-    return page
+    await page.click(".login-card button.primary")
+    await expect(page.locator("#connection.pill-ok")).to_be_visible(timeout=15000)

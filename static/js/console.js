@@ -9,6 +9,7 @@ import { endReasonText } from "./lib/end_reasons.js";
 import { newClientId } from "./lib/ids.js";
 import { advanceTicks, hasMessage, insertInIdOrder, messageBubble, messageElement } from "./lib/messages.js";
 import { TypingSignal } from "./lib/typing.js";
+import { formatNumber, formatWait, gettext, interpolate, ngettext, pageLanguage } from "./console_locale.js";
 
 const app = document.getElementById("app");
 const me = { id: Number(app.dataset.agentId), name: app.dataset.agentName };
@@ -78,7 +79,8 @@ document.addEventListener("visibilitychange", () => {
 
 // --- the socket --------------------------------------------------------------
 
-const socket = io("/agent", { withCredentials: true });
+// The server words acks and live system messages in the page's language.
+const socket = io("/agent", { withCredentials: true, auth: { lang: pageLanguage } });
 window.__console = { socket, state }; // for tests and debugging
 
 // The server's answer to `event`: always an object {ok, ...} (lib/acks.js).
@@ -91,11 +93,11 @@ function setConnection(text, kind) {
 }
 
 socket.on("connect", async () => {
-  setConnection("Connected", "ok");
+  setConnection(gettext("Connected"), "ok");
   $("#offline-banner").classList.add("hidden");
   const ack = await call("agent:login", {});
   if (!ack.ok) {
-    toast(`Login failed: ${ack.error.message}`, "warning");
+    toast(interpolate(gettext("Login failed: %(error)s"), { error: ack.error.message }, true), "warning");
     return;
   }
   $("#status").value = ack.agent.status;
@@ -108,7 +110,7 @@ socket.on("connect", async () => {
 });
 
 socket.on("disconnect", (reason) => {
-  setConnection("Offline", "bad");
+  setConnection(gettext("Offline"), "bad");
   $("#offline-banner").classList.remove("hidden");
   // The server ended this socket (a logout elsewhere in this session, the
   // account deactivated): socket.io does not retry by itself. Connecting
@@ -117,7 +119,7 @@ socket.on("disconnect", (reason) => {
 });
 
 socket.on("connect_error", (err) => {
-  setConnection("Offline", "bad");
+  setConnection(gettext("Offline"), "bad");
   if (err && err.data && err.data.code === "unauthorized") window.location.href = "/accounts/login/?next=/console/";
 });
 
@@ -140,11 +142,12 @@ function fillTransferTargets() {
   const select = $("#transfer-to");
   if (!select) return;
   const chosen = select.value;
-  select.replaceChildren(el("option", null, "Transfer to…"));
+  select.replaceChildren(el("option", null, gettext("Transfer to…")));
   select.firstChild.value = "";
   for (const agent of state.agents.values()) {
     if (agent.id === me.id || agent.status === "offline" || !agent.connected) continue;
-    const option = el("option", null, `${agent.name} (${agent.active}/${agent.capacity})`);
+    const load = { name: agent.name, active: formatNumber(agent.active), capacity: formatNumber(agent.capacity) };
+    const option = el("option", null, interpolate(gettext("%(name)s (%(active)s/%(capacity)s)"), load, true));
     option.value = String(agent.id);
     option.disabled = agent.active >= agent.capacity;
     select.append(option);
@@ -157,8 +160,9 @@ function fillTransferTargets() {
 socket.on("customer:new", (data) => {
   refresh("#conversation-list");
   const who = data.conversation.customer.name;
-  if (data.transferred_from) toast(`${data.transferred_from.name} transferred ${who} to you.`);
-  else toast(`New customer: ${who}`);
+  if (data.transferred_from) {
+    toast(interpolate(gettext("%(agent)s transferred %(customer)s to you."), { agent: data.transferred_from.name, customer: who }, true));
+  } else toast(interpolate(gettext("New customer: %(customer)s"), { customer: who }, true));
   notify();
 });
 
@@ -216,7 +220,7 @@ socket.on("agent:message", (message) => {
 socket.on("customer:typing", (data) => {
   const open = openConversationElement();
   if (!open || Number(open.dataset.conversationId) !== data.conversation_id) return;
-  $("#customer-typing").textContent = data.is_typing ? "The customer is typing…" : "";
+  $("#customer-typing").textContent = data.is_typing ? gettext("The customer is typing…") : "";
 });
 
 socket.on("message:status", (data) => {
@@ -237,7 +241,7 @@ socket.on("system:notification", (data) => {
   if (data.code === "conversation_reassigned") {
     refresh("#conversation-list");
     const open = openConversationElement();
-    if (open && Number(open.dataset.conversationId) === data.conversation_id) closePane("This conversation is no longer yours.");
+    if (open && Number(open.dataset.conversationId) === data.conversation_id) closePane(gettext("This conversation is no longer yours."));
   }
 });
 
@@ -286,6 +290,7 @@ document.body.addEventListener("htmx:afterSwap", (event) => {
   } else if (target.id === "queue") {
     const queue = $(".queue", target);
     if (queue) setQueueLength(Number(queue.dataset.length));
+    tickWaits();
   } else if (target.id === "roster") {
     paintThreadBadges();
   } else if (target.id === "internal-thread") {
@@ -343,7 +348,7 @@ async function sendReply() {
     refresh("#conversation-list");
   } else {
     input.value = text;
-    toast(`Not sent: ${ack.error.message}`, "warning");
+    toast(interpolate(gettext("Not sent: %(error)s"), { error: ack.error.message }, true), "warning");
   }
 }
 
@@ -352,20 +357,21 @@ document.addEventListener("click", async (event) => {
   if (!button) return;
   if (button.id === "end-button") {
     const open = openConversationElement();
-    if (!open || !confirm("End this conversation?")) return;
+    if (!open || !confirm(gettext("End this conversation?"))) return;
     const ack = await call("session:end", { conversation_id: Number(open.dataset.conversationId) });
     if (!ack.ok) toast(ack.error.message, "warning");
-    else closePane("Conversation ended.");
+    else closePane(gettext("Conversation ended."));
     refresh("#conversation-list");
   } else if (button.id === "transfer-button") {
     const open = openConversationElement();
     const target = Number($("#transfer-to").value);
-    if (!open || !target) return toast("Pick an agent to transfer to.", "warning");
+    if (!open || !target) return toast(gettext("Pick an agent to transfer to."), "warning");
     const ack = await call("session:transfer", { conversation_id: Number(open.dataset.conversationId), to_agent_id: target });
     if (!ack.ok) toast(ack.error.message, "warning");
     else {
-      toast(`Transferred to ${ack.conversation.agent.name}.`);
-      closePane(`Transferred to ${ack.conversation.agent.name}.`);
+      const done = interpolate(gettext("Transferred to %(agent)s."), { agent: ack.conversation.agent.name }, true);
+      toast(done);
+      closePane(done);
     }
     refresh("#conversation-list");
   } else if (button.dataset.claim !== undefined) {
@@ -394,7 +400,9 @@ function showTab(id) {
 // --- queue ---------------------------------------------------------------------
 
 function setQueueLength(n) {
-  $("#queue-length").textContent = String(n);
+  const badge = $("#queue-length");
+  badge.textContent = formatNumber(n);
+  badge.setAttribute("aria-label", interpolate(ngettext("%(count)s customer waiting", "%(count)s customers waiting", n), { count: formatNumber(n) }, true));
 }
 
 socket.on("queue:update", (data) => {
@@ -402,13 +410,15 @@ socket.on("queue:update", (data) => {
   refresh("#queue");
 });
 
-// Waiting times tick without asking the server.
-setInterval(() => {
+// Waiting times tick without asking the server, to the second (the
+// fragment's own is in whole minutes).
+function tickWaits() {
   for (const node of $$(".waited[data-since]")) {
     const seconds = Math.max(0, Math.round((Date.now() - Date.parse(node.dataset.since)) / 1000));
-    node.textContent = seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+    node.textContent = interpolate(gettext("waiting %(time)s"), { time: formatWait(seconds) }, true);
   }
-}, 1000);
+}
+setInterval(tickWaits, 1000);
 
 // --- internal chat ----------------------------------------------------------------
 
@@ -464,7 +474,9 @@ socket.on("agent:internal", (message) => {
     state.threadUnread.set(key, (state.threadUnread.get(key) || 0) + 1);
   }
   paintThreadBadges();
-  if (message.to_agent_id !== null) toast(`${message.from.name}: ${message.text.slice(0, 80)}`);
+  if (message.to_agent_id !== null) {
+    toast(interpolate(gettext("%(agent)s: %(text)s"), { agent: message.from.name, text: message.text.slice(0, 80) }, true));
+  }
   notify();
 });
 
@@ -480,6 +492,6 @@ async function sendInternal() {
   if (ack.ok) appendInternal(ack.message);
   else {
     input.value = text;
-    toast(`Not sent: ${ack.error.message}`, "warning");
+    toast(interpolate(gettext("Not sent: %(error)s"), { error: ack.error.message }, true), "warning");
   }
 }
