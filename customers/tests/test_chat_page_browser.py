@@ -20,10 +20,10 @@ PHONE = {"width": 375, "height": 740}
 
 
 async def expect_ticks(bubbles, labels):
-    """The bubbles' ticks read `labels` (waiting for each)."""
+    """The bubbles' ticks show the statuses `labels` (waiting for each)."""
     await expect(bubbles).to_have_count(len(labels))
     for i, label in enumerate(labels):
-        await expect(bubbles.nth(i).locator(".tick")).to_have_attribute("aria-label", label)
+        await expect(bubbles.nth(i).locator(".tick")).to_have_attribute("data-status", label)
 
 
 async def shown_ids(page):
@@ -60,7 +60,7 @@ async def test_customer_and_agent_chat_both_ways_with_typing_and_read_ticks(brow
     hello = await ann.wait_for("customer:message", lambda m: m["text"] == "Hello there")
     await ann.wait_for("customer:typing", lambda d: d["is_typing"] is False)
     tick = mine(page).locator(".tick")
-    await expect(tick).to_have_attribute("aria-label", "delivered")
+    await expect(tick).to_have_attribute("data-status", "delivered")
     await expect(tick).to_have_text("✓✓")
 
     # The agent types: the page shows it, and stops showing it with the message.
@@ -84,12 +84,12 @@ async def test_customer_and_agent_chat_both_ways_with_typing_and_read_ticks(brow
     assert read["conversation_id"] == conversation_id
 
     # Our tick stays "delivered" until the agent reads; then it turns "read".
-    await expect(tick).to_have_attribute("aria-label", "delivered")
+    await expect(tick).to_have_attribute("data-status", "delivered")
     await expect(tick).not_to_have_class(re.compile(r"\bread\b"))
     assert (await ann.call("message:read", {"conversation_id": conversation_id, "up_to_id": hello["id"]}))[
         "ok"
     ]
-    await expect(tick).to_have_attribute("aria-label", "read")
+    await expect(tick).to_have_attribute("data-status", "read")
     await expect(tick).to_have_class(re.compile(r"\bread\b"))
 
     await send(page, "I was charged twice for my order #1042.")
@@ -101,7 +101,7 @@ async def test_customer_and_agent_chat_both_ways_with_typing_and_read_ticks(brow
     await expect(theirs(page)).to_have_count(2)
     await ann.call("agent:typing", {"conversation_id": conversation_id, "is_typing": True})
     await expect(page.locator("#typing")).to_have_text("Ann is typing…")
-    await expect(mine(page).last.locator(".tick")).to_have_attribute("aria-label", "delivered")
+    await expect(mine(page).last.locator(".tick")).to_have_attribute("data-status", "delivered")
     await page.screenshot(path=screenshot_path("customer-chat"))
 
     ids = await shown_ids(page)
@@ -119,14 +119,14 @@ async def test_queue_position_when_no_agent_is_logged_in_then_assignment(browser
     await expect(page.locator("#head-title")).to_have_text("Chat with us")
     await expect(page.locator("#end-chat")).to_be_visible()
     await send(page, "Anyone there?")
-    await expect(mine(page).locator(".tick")).to_have_attribute("aria-label", "sent")
+    await expect(mine(page).locator(".tick")).to_have_attribute("data-status", "sent")
     await expect(mine(page).locator(".tick")).to_have_text("✓")
 
     ben, _ = await agent(chat_server, "ben")
     await expect(page.locator("#head-title")).to_have_text("You're chatting with Ben")
     await expect(banner).to_be_hidden()
     # Ben got the conversation with what the customer wrote: delivered.
-    await expect(mine(page).locator(".tick")).to_have_attribute("aria-label", "delivered")
+    await expect(mine(page).locator(".tick")).to_have_attribute("data-status", "delivered")
     new = await ben.wait_for("customer:new")
     assert [m["text"] for m in new["messages"] if m["sender"] == "customer"] == ["Anyone there?"]
     assert page.dialogs == [] and page.errors == []
@@ -148,7 +148,7 @@ async def test_queue_position_when_all_agents_are_busy_then_assignment(browser, 
     )
     await expect(banner).to_have_text(waiting)
     await send(page, "Hello, I have a question about my order.")
-    await expect(mine(page).locator(".tick")).to_have_attribute("aria-label", "sent")
+    await expect(mine(page).locator(".tick")).to_have_attribute("data-status", "sent")
     await page.screenshot(path=screenshot_path("customer-queued"))
     # A customer who comes later queues behind, and this page stays number 1.
     later, later_ack = await customer(chat_server, "Later")
@@ -161,7 +161,7 @@ async def test_queue_position_when_all_agents_are_busy_then_assignment(browser, 
     assert ended["ok"], ended
     await expect(page.locator("#head-title")).to_have_text("You're chatting with Ann")
     await expect(banner).to_be_hidden()
-    await expect(mine(page).locator(".tick")).to_have_attribute("aria-label", "delivered")
+    await expect(mine(page).locator(".tick")).to_have_attribute("data-status", "delivered")
     # And the customer behind moves up.
     await later.wait_for("queue:position", lambda d: d["position"] == 1)
     assert page.errors == []

@@ -31,12 +31,15 @@ function tickLabel(status) {
 }
 
 // The tick of a message of ours: none while pending, ✓ sent, ✓✓ delivered or
-// read (CSS colours "read"). aria-label is the status itself.
+// read (CSS colours "read"). Read aloud and shown on hover in the page's
+// language; data-status keeps the wire name.
 function tickElement(status) {
   const text = status === "sent" ? "✓" : status === "pending" ? "" : "✓✓";
   const node = el("span", `tick ${status}`, text);
-  node.setAttribute("aria-label", status);
-  node.title = tickLabel(status);
+  const label = tickLabel(status);
+  node.dataset.status = status;
+  node.setAttribute("aria-label", label);
+  node.title = label;
   return node;
 }
 
