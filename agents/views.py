@@ -79,14 +79,14 @@ def console(request: HttpRequest) -> HttpResponse:
 def conversation_list(request: HttpRequest) -> HttpResponse:
     conversations = list(selectors.console_conversations(request.agent.id))
     for conversation in conversations:
-        # A system message last: worded for an agent, in this page's language.
-        if conversation.last_system_code:
-            conversation.last_text = system_notes.wording(
-                conversation.last_system_code,
-                conversation.last_system_params,
-                system_notes.AGENT,
-                conversation.last_text,
-            )
+        # A system message last: worded for an agent, in this page's language
+        # (any other message keeps its text: wording() falls back to it).
+        conversation.last_text = system_notes.wording(
+            conversation.last_system_code,
+            conversation.last_system_params,
+            system_notes.AGENT,
+            conversation.last_text,
+        )
     return render(request, "agents/fragments/conversation_list.html", {"conversations": conversations})
 
 

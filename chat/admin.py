@@ -6,12 +6,6 @@ from . import actions, system_notes
 from .errors import ChatError
 from .models import Conversation, ConversationStatus, InternalMessage, LiveQueue, Message, Sender
 from .services import endings
-from .templatetags.chat_messages import message_text
-
-
-def text_for_agents(message: Message) -> str:
-    """What agents read: a system message worded in the viewer's language."""
-    return message_text(message, system_notes.AGENT)
 
 
 def sender_name_shown(message: Message) -> str:
@@ -36,7 +30,7 @@ class MessageInline(admin.TabularInline):
 
     @admin.display(description=gettext_lazy("text"))
     def shown_text(self, obj):
-        return text_for_agents(obj)
+        return obj.text_for(system_notes.AGENT)
 
 
 def _closed(count: int) -> str:
@@ -142,11 +136,11 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("text"))
     def short_text(self, obj):
-        return text_for_agents(obj)[:80]
+        return obj.text_for(system_notes.AGENT)[:80]
 
     @admin.display(description=gettext_lazy("as agents read it"))
     def shown_text(self, obj):
-        return text_for_agents(obj)
+        return obj.text_for(system_notes.AGENT)
 
 
 @admin.register(InternalMessage)

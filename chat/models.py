@@ -188,12 +188,18 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         # A system message as agents read it, in the active language (admin).
-        text = system_notes.wording(self.system_code, self.system_params, system_notes.AGENT, self.text)
+        text = self.text_for(system_notes.AGENT)
         return _("%(sender)s #%(id)s: %(text)s") % {
             "sender": self.get_sender_display(),
             "id": self.pk,
             "text": text[:40],
         }
+
+    def text_for(self, reader: str) -> str:
+        """The text as `reader` (system_notes.CUSTOMER or AGENT) reads it, in
+        the active language: a system message worded from its code, any other
+        message as written."""
+        return system_notes.wording(self.system_code, self.system_params, reader, self.text)
 
 
 class InternalMessage(models.Model):

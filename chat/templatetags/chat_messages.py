@@ -14,9 +14,7 @@ register = template.Library()
 
 @register.filter
 def message_text(message, reader: str = system_notes.AGENT) -> str:
-    if not message.system_code:
-        return message.text
-    return system_notes.wording(message.system_code, message.system_params, reader, message.text)
+    return message.text_for(reader)
 
 
 @register.filter
