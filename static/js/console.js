@@ -9,7 +9,8 @@ import { endReasonText } from "./lib/end_reasons.js";
 import { newClientId } from "./lib/ids.js";
 import { advanceTicks, hasMessage, insertInIdOrder, messageBubble, messageElement } from "./lib/messages.js";
 import { TypingSignal } from "./lib/typing.js";
-import { formatNumber, formatWait, gettext, interpolate, ngettext, pageLanguage } from "./console_locale.js";
+import { formatWait } from "./console_locale.js";
+import { formatNumber, gettext, interpolate, ngettext, pageLanguage } from "./lib/i18n.js";
 
 const app = document.getElementById("app");
 const me = { id: Number(app.dataset.agentId), name: app.dataset.agentName };

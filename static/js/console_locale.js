@@ -1,13 +1,7 @@
-// The console's language: translation (lib/i18n.js), and waiting times
-// written the way the page's language writes them (Intl, in that language).
+// Waiting times in the console, written the way the page's language writes
+// them (Intl, in that language).
 
-import { formatNumber, gettext, interpolate, ngettext, pageLocale } from "./lib/i18n.js";
-
-export { formatNumber, gettext, interpolate, ngettext };
-
-// The page's language as Django names it (<html lang>: "en", "zh-hans"),
-// for the socket's auth.lang.
-export const pageLanguage = document.documentElement.lang || "en";
+import { gettext, interpolate, pageLocale } from "./lib/i18n.js";
 
 const units = Object.fromEntries(
   ["second", "minute", "hour"].map((unit) => [unit, new Intl.NumberFormat(pageLocale(), { style: "unit", unit, unitDisplay: "short" })]),

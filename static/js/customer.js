@@ -28,7 +28,7 @@
 import { emitWithAck, failure } from "./lib/acks.js";
 import { el } from "./lib/dom.js";
 import { endReasonText } from "./lib/end_reasons.js";
-import { formatNumber, gettext, interpolate, ngettext } from "./lib/i18n.js";
+import { formatNumber, gettext, interpolate, ngettext, pageLanguage } from "./lib/i18n.js";
 import { newClientId } from "./lib/ids.js";
 import {
   advanceTicks,
@@ -54,9 +54,6 @@ const AGENT_TYPING_MAX_MS = 8000;
 const RETRY_MS = 1500;
 const MAX_ATTEMPTS = 5;
 const TRANSIENT = new Set(["rate_limited", "overloaded", "conflict", "internal"]);
-// What the server words for us (system messages, error messages) comes in
-// this language (docs/PROTOCOL.md, auth.lang).
-const LANG = document.documentElement.lang || "en";
 
 const byId = (id) => document.getElementById(id);
 const ui = {
@@ -440,7 +437,9 @@ function abandonRequests() {
 
 // The handshake's auth: the page's language, and the token once we have one.
 function authFor(token) {
-  return token ? { token, lang: LANG } : { lang: LANG };
+  // What the server words for us (system messages, errors) comes in the
+  // page's language (docs/PROTOCOL.md, auth.lang).
+  return token ? { token, lang: pageLanguage } : { lang: pageLanguage };
 }
 
 function connect() {

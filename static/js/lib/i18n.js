@@ -38,10 +38,13 @@ export function gettext_noop(text) {
   return text;
 }
 
-// The page's language (<html lang>, from Django: "en", "zh-hans") as a
-// locale for Intl and toLocale*String: Django's "zh-hans" is "zh-CN" there,
-// so that times and numbers read as in mainland China. A page without a
-// lang gets the browser's own locale (undefined).
+// The page's language as Django names it (<html lang>: "en", "zh-hans"), for
+// a socket's auth.lang.
+export const pageLanguage = document.documentElement.lang || "en";
+
+// The page's language as a locale for Intl and toLocale*String: Django's
+// "zh-hans" is "zh-CN" there, so that times and numbers read as in mainland
+// China. A page without a lang gets the browser's own locale (undefined).
 export function pageLocale() {
   const lang = (document.documentElement.lang || "").toLowerCase();
   if (!lang) return undefined;
