@@ -48,7 +48,7 @@ def conversation_with_messages(conversation_id: int) -> tuple[Conversation, list
     conversation = Conversation.objects.select_related("customer", "agent").filter(id=conversation_id).first()
     if conversation is None:
         return None
-    return conversation, list(conversation.messages.order_by("id"))
+    return conversation, list(conversation.messages.select_related("attachment").order_by("id"))
 
 
 def customer_conversations(customer_id: int) -> QuerySet[Conversation]:

@@ -96,17 +96,19 @@ async def status(sid, *args):
 @on_message_event(AGENT_NS, "agent:message")
 def message(sid, *args) -> Draft:
     state = _logged_in(sid)
-    data = validation.payload(args, frozenset({"conversation_id", "text", "client_id"}))
+    data = validation.payload(args, frozenset({"conversation_id", "text", "client_id", "attachment_id"}))
     conversation_id = validation.identifier(data, "conversation_id")
+    text, attachment_id = validation.message_body(data)
     # The customer's page stops showing typing with the message.
     limits.typing.forget(("agent", state.agent_id, conversation_id))
     return Draft(
         conversation_id=conversation_id,
         sender=Sender.AGENT,
         sender_name=state.name,
-        text=validation.text(data),
+        text=text,
         client_id=validation.client_id(data),
         agent_id=state.agent_id,
+        attachment_id=attachment_id,
     )
 
 

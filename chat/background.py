@@ -9,14 +9,16 @@ import asyncio
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections
+from django.utils import timezone
 
 from . import actions
 from .realtime import connections, emit, revocation
 from .realtime.internal_bridge import run_internal_bridge
-from .services import endings, presence, retention
+from .services import endings, presence, retention, uploads
 
 log = logging.getLogger(__name__)
 
@@ -70,24 +72,41 @@ def _purge_one_batch(days: float, connected_customer_ids: set[int]) -> retention
         close_old_connections()
 
 
+def _purge_unsent_uploads() -> int:
+    close_old_connections()
+    try:
+        return uploads.attachments_purge_unsent(
+            older_than=timezone.now() - timedelta(seconds=settings.UPLOAD_UNSENT_MAX_AGE),
+            batch=settings.RETENTION_BATCH,
+        )
+    finally:
+        close_old_connections()
+
+
 async def retain_once() -> None:
-    """Coroutine: one retention batch when a pass is due (settings `RETENTION_*`).
+    """Coroutine: one retention batch when a pass is due (settings `RETENTION_*`),
+    and one of uploads never sent (UPLOAD_UNSENT_MAX_AGE).
 
     A pass is due every RETENTION_INTERVAL_SECONDS; while a batch comes back
     full, the next sweep does the next one, so a backlog goes in short
     transactions with the sweep interval between them.
     """
     global _retention_due
-    days = settings.RETENTION_DAYS
-    if not settings.RETENTION_SWEEP or days <= 0 or time.monotonic() < _retention_due:
+    if not settings.RETENTION_SWEEP or time.monotonic() < _retention_due:
         return
     # Not due again until this pass is over, even if it fails.
     _retention_due = time.monotonic() + settings.RETENTION_INTERVAL_SECONDS
     loop = asyncio.get_running_loop()
-    purged = await loop.run_in_executor(
-        _retention_thread, _purge_one_batch, days, connections.connected_customer_ids()
-    )
-    if not purged.complete:
+    unsent = await loop.run_in_executor(_retention_thread, _purge_unsent_uploads)
+    if unsent:
+        log.info("deleted %d uploads never sent", unsent)
+    days = settings.RETENTION_DAYS
+    purged = retention.Purged()
+    if days > 0:
+        purged = await loop.run_in_executor(
+            _retention_thread, _purge_one_batch, days, connections.connected_customer_ids()
+        )
+    if not purged.complete or unsent >= settings.RETENTION_BATCH:
         _retention_due = 0.0
     if purged != retention.Purged():
         log.info("retention deleted %s", purged)

@@ -14,6 +14,8 @@ CONFLICT = "conflict"
 RATE_LIMITED = "rate_limited"
 # The server's bounded queues are full; try again (chat.batching).
 OVERLOADED = "overloaded"
+# An upload whose content is none of the kinds accepted (POST /api/uploads/).
+UNSUPPORTED_TYPE = "unsupported_type"
 UNKNOWN_EVENT = "unknown_event"
 INTERNAL = "internal"
 # A customer token that expired or was revoked (customer:join, connecting).

@@ -251,3 +251,67 @@ class InternalMessage(models.Model):
             "to": self.to_agent or _("the team"),
             "text": self.text[:40],
         }
+
+
+class Attachment(models.Model):
+    """A file uploaded by a customer or an agent, sent in at most one message.
+
+    Uploaded first (`POST /api/uploads/`), then sent: `message` is set once,
+    in the transaction that stores the message. Never sent within
+    UPLOAD_UNSENT_MAX_AGE, it is deleted; its files go with it
+    (chat.attachments.files, on commit).
+    """
+
+    file = models.FileField(_("file"), max_length=255)
+    thumbnail = models.FileField(_("thumbnail"), max_length=255, blank=True, default="")
+    name = models.CharField(_("name"), max_length=200, help_text=_("The file's name as it was uploaded."))
+    size = models.PositiveBigIntegerField(_("size in bytes"))
+    content_type = models.CharField(_("content type"), max_length=100)
+    width = models.PositiveIntegerField(_("width"), null=True, blank=True)
+    height = models.PositiveIntegerField(_("height"), null=True, blank=True)
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="attachments",
+        verbose_name=_("uploaded by customer"),
+    )
+    agent = models.ForeignKey(
+        "agents.AgentProfile",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="attachments",
+        verbose_name=_("uploaded by agent"),
+    )
+    message = models.OneToOneField(
+        Message,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="attachment",
+        verbose_name=_("message"),
+        help_text=_("The message it was sent in; empty until it is sent."),
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["-id"]
+        indexes = [
+            # The sweeper's question: uploads never sent, oldest first.
+            models.Index(
+                fields=["created_at"], condition=Q(message__isnull=True), name="attachment_unsent_idx"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(customer__isnull=True) | Q(agent__isnull=True),
+                name="attachment_one_uploader",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -13,7 +13,7 @@ from agents.models import AgentProfile, AgentStatus
 from customers import tokens
 from customers.models import Customer
 
-from . import access
+from . import access, attachments
 from .errors import CONFLICT, NOT_FOUND, ChatError
 from .models import Conversation, ConversationStatus, DeliveryStatus, InternalMessage, Message, Sender
 
@@ -68,7 +68,17 @@ def message_shape(m: Message) -> dict:
     shape = chat_message_shape(m)
     if m.system_code:
         shape["system"] = {"code": m.system_code, "params": m.system_params or {}}
+    elif m.sender != Sender.SYSTEM:
+        # Read with select_related("attachment") (with_attachments): no query here.
+        attachment = getattr(m, "attachment", None)
+        if attachment is not None:
+            shape["attachment"] = attachments.shape(attachment)
     return shape
+
+
+def with_attachments(messages: QuerySet) -> QuerySet:
+    """Messages with their attachments read in the same query (for message_shape)."""
+    return messages.select_related("attachment")
 
 
 def message_page(
@@ -80,7 +90,7 @@ def message_page(
     Otherwise the last `limit` before `before_id`, or the latest `limit`
     (more: older ones exist). One indexed query (msg_conv_id_idx) either way.
     """
-    qs = Message.objects.filter(conversation_id=conversation_id)
+    qs = with_attachments(Message.objects.filter(conversation_id=conversation_id))
     if after_id is not None:
         rows = list(qs.filter(id__gt=after_id).order_by("id")[: limit + 1])
         return [message_shape(m) for m in rows[:limit]], len(rows) > limit
@@ -260,7 +270,7 @@ def customer_history(customer_id: int, before_id: int | None, limit: int) -> dic
     if customer is None:
         raise ChatError(NOT_FOUND, _("No such customer."))
     convs = conversations_with_shape_data().filter(customer_id=customer_id).order_by("-id")
-    msgs = Message.objects.filter(conversation__customer_id=customer_id)
+    msgs = with_attachments(Message.objects.filter(conversation__customer_id=customer_id))
     if before_id is not None:
         msgs = msgs.filter(id__lt=before_id)
     page = list(msgs.order_by("-id")[:limit])

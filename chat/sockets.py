@@ -24,7 +24,7 @@ from .realtime.server import after_ack, answer_unknown_events, on_event, on_mess
 from .services import endings, identity, joins, receipts
 
 JOIN_FIELDS = frozenset({"name", "email", "topic", "token", "last_message_id", "new_chat"})
-MESSAGE_FIELDS = frozenset({"text", "client_id"})
+MESSAGE_FIELDS = frozenset({"text", "client_id", "attachment_id"})
 TYPING_FIELDS = frozenset({"is_typing"})
 READ_FIELDS = frozenset({"up_to_id"})
 FETCH_FIELDS = frozenset({"after_id", "before_id", "limit"})
@@ -157,7 +157,7 @@ def _stored(sid: str, message: dict) -> None:
 def message(sid, *args) -> Draft:
     state = _joined(sid)
     data = validation.payload(args, MESSAGE_FIELDS)
-    text = validation.text(data)
+    text, attachment_id = validation.message_body(data)
     client_id = validation.client_id(data)
     # Per customer, so that more sockets or a reconnect do not add to it.
     if not limits.customer_message_allowed(state.customer_id):
@@ -174,6 +174,7 @@ def message(sid, *args) -> Draft:
         client_id=client_id,
         customer_id=state.customer_id,
         client_address=state.address,
+        attachment_id=attachment_id,
     )
 
 

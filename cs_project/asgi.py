@@ -17,7 +17,9 @@ import agents.sockets  # noqa: E402, F401  (registers the /agent handlers)
 import chat.sockets  # noqa: E402, F401  (registers the /customer handlers)
 from chat.realtime.server import sio  # noqa: E402
 
-http_app = ASGIStaticFilesHandler(django_app) if settings.SERVE_STATIC else django_app
+from .upload_limit import UploadBodyLimit  # noqa: E402
+
+http_app = UploadBodyLimit(ASGIStaticFilesHandler(django_app) if settings.SERVE_STATIC else django_app)
 
 application = socketio.ASGIApp(
     sio, other_asgi_app=ProtocolTypeRouter({"http": http_app}), socketio_path="socket.io"

@@ -5,6 +5,7 @@ mode, the in-process Socket.IO manager and the in-memory channel layer.
 `DATABASE_URL` and `REDIS_URL` move it to PostgreSQL and Redis.
 """
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -188,6 +189,43 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # Daphne serves no static files itself; in the embedded set-up the ASGI app does.
 SERVE_STATIC = env_bool("SERVE_STATIC", True)
 
+# --- Files and images (docs/ATTACHMENTS.md) ---------------------------------------
+# Where uploads are kept: Django's storage API. The default is a local folder;
+# any django-storages backend by its dotted path, with its options as a JSON
+# object (S3-compatible: FILE_STORAGE=storages.backends.s3.S3Storage and
+# FILE_STORAGE_OPTIONS='{"bucket_name": "...", "endpoint_url": "..."}').
+# Files are always served through the signed download view, never by URL.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")
+FILE_STORAGE = os.environ.get("FILE_STORAGE") or "django.core.files.storage.FileSystemStorage"
+try:
+    FILE_STORAGE_OPTIONS = json.loads(os.environ.get("FILE_STORAGE_OPTIONS") or "{}")
+except ValueError as error:
+    raise ImproperlyConfigured(f"FILE_STORAGE_OPTIONS must be a JSON object: {error}") from None
+if not isinstance(FILE_STORAGE_OPTIONS, dict):
+    raise ImproperlyConfigured("FILE_STORAGE_OPTIONS must be a JSON object.")
+if FILE_STORAGE == "django.core.files.storage.FileSystemStorage":
+    FILE_STORAGE_OPTIONS = {"location": str(MEDIA_ROOT), **FILE_STORAGE_OPTIONS}
+STORAGES = {
+    "default": {"BACKEND": FILE_STORAGE, "OPTIONS": FILE_STORAGE_OPTIONS},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# One file's size at most, in bytes (a larger request is refused before it is read).
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+# The kinds accepted, told by the file's content, never by its name
+# (chat.attachments.kinds lists them all).
+UPLOAD_TYPES = env_list("UPLOAD_TYPES", ["png", "jpeg", "gif", "webp", "pdf", "txt", "csv", "zip"])
+# Images above this many pixels are refused (a small file can decode to gigabytes).
+UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 40_000_000)
+# Thumbnails fit in a square of this many pixels.
+UPLOAD_THUMBNAIL_PIXELS = env_int("UPLOAD_THUMBNAIL_PIXELS", 320)
+# Download links are signed and last at least this long (a replay brings fresh ones).
+ATTACHMENT_URL_MAX_AGE = env_int("ATTACHMENT_URL_MAX_AGE", 3600)
+# An upload not sent in a message within this long is deleted by the sweeper.
+UPLOAD_UNSENT_MAX_AGE = env_int("UPLOAD_UNSENT_MAX_AGE", 24 * 3600)
+# Files of this size or less are held in memory while they are read; larger
+# ones go to a temporary file.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/console/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -346,4 +384,9 @@ RATE_LIMITS = {
     # agent:internal, per agent.
     "INTERNAL_BURST": env_int("LIMIT_INTERNAL_BURST", 30),
     "INTERNAL_PER_SECOND": env_float("LIMIT_INTERNAL_PER_SECOND", 5.0),
+    # Uploads (POST /api/uploads/) per uploader and per address in IP_WINDOW_SECONDS,
+    # shared by every process through Redis with REDIS_URL.
+    "UPLOADS_PER_CUSTOMER": env_int("LIMIT_UPLOADS_PER_CUSTOMER", 30),
+    "UPLOADS_PER_AGENT": env_int("LIMIT_UPLOADS_PER_AGENT", 300),
+    "UPLOADS_PER_IP": env_int("LIMIT_UPLOADS_PER_IP", 100),
 }

@@ -10,7 +10,8 @@ or the `ChatError` that refused it.
   SQLite it runs on the event loop itself, on the writer's own connection
   (`inline.py`). It returns None, having maybe written part of the batch
   (the caller rolls back), when the batch needs more than the usual: a
-  customer writing after the end, or a client_id stored before.
+  customer writing after the end, a client_id stored before, or an
+  attachment (`attachments.py`).
 - `store_batch(...)` (`batch.py`): every batch, in its own transaction on
   Django's connection, on the writer's worker thread.
 

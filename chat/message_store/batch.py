@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from .. import access, selectors
 from ..errors import CONFLICT, ChatError
 from ..models import ConversationStatus, DeliveryStatus, Message, Sender
-from . import sql
+from . import attachments, sql
 from .drafts import Draft, Stored
 
 # reaches(sender, customer_id, agent_id): is the recipient connected here?
@@ -31,13 +31,16 @@ def store_usual_batch(
     """The usual batch, on `cursor` in the caller's transaction; None: not a usual batch.
 
     None means the caller rolls back (part of the batch may be written) and
-    hands the batch to `store_batch`: a customer writing after the end, or a
-    client_id stored in an earlier batch, needs more than these statements.
+    hands the batch to `store_batch`: a customer writing after the end, a
+    client_id stored in an earlier batch, or an attachment, needs more than
+    these statements.
 
     `reaches` says whether a message's recipient is connected: those are
     stored `delivered` at once, for a caller that sends them before anything
     else can run (one write, not two).
     """
+    if attachments.has_attachments(drafts):
+        return None  # checked and linked with the ORM: the worker thread's
     if delivered_ids:
         sql.mark_delivered(cursor, delivered_ids)
     if not drafts:
@@ -77,12 +80,17 @@ def store_batch(*, drafts: list[Draft], delivered_ids: list[int]) -> list[Outcom
                 return []
             convs = sql.conversation_rows(cursor, {d.conversation_id for d in drafts} - {None})
             if rounds == _OPENING_ROUNDS or not _needs_opening(drafts, convs):
-                inserted = _insert(cursor, drafts, convs, stamp, None)
+                checked = attachments.check(drafts) if attachments.has_attachments(drafts) else None
+                inserted = _insert(cursor, drafts, convs, stamp, None, checked)
+                if checked is not None:
+                    attachments.link(cursor, checked, inserted.fresh, drafts)
                 earlier = _messages_under(cursor, inserted.lookup) if inserted.lookup else {}
                 outcomes = _outcomes(inserted, earlier, convs)
                 for i, error in refused.items():
                     if not isinstance(outcomes[i], Stored):
                         outcomes[i] = error
+                if checked is not None or earlier:
+                    attachments.fill(outcomes, checked or attachments.Checked())
                 return outcomes
         # Rare: a customer wrote after the end. Open the new conversation
         # (its own transactions), then store the batch.
@@ -165,12 +173,20 @@ def _full(most: int) -> ChatError:
     )
 
 
-def _insert(cursor, drafts: list[Draft], convs, stamp, reaches: Reaches | None) -> _Inserted:
+def _insert(
+    cursor,
+    drafts: list[Draft],
+    convs,
+    stamp,
+    reaches: Reaches | None,
+    checked: attachments.Checked | None = None,
+) -> _Inserted:
     """Insert the drafts that may be stored; what each one got, and the conversations' counts kept.
 
     A conversation holding CONVERSATION_MAX_MESSAGES refuses more (`conflict`):
     its count comes with the access row the batch reads anyway, and one
-    UPDATE per batch keeps it.
+    UPDATE per batch keeps it. `checked`: the batch's uploads, and the drafts
+    refused for theirs (which are not stored, after the access check).
     """
     now = timezone.now()
     most = settings.CONVERSATION_MAX_MESSAGES
@@ -187,6 +203,8 @@ def _insert(cursor, drafts: list[Draft], convs, stamp, reaches: Reaches | None) 
         else:
             error = access.agent_refusal(row, d.agent_id)
         key = None if d.client_id is None else (d.conversation_id, d.sender, d.client_id)
+        if error is None and checked is not None:
+            error = checked.refused.get(i)
         if error is not None:
             done.outcomes[i] = error
             if key is not None and isinstance(error, access.ConversationEndedError):

@@ -22,6 +22,8 @@ class Draft:
     agent_id: int | None = None
     # The customer's address, counted if the writer opens a conversation.
     client_address: str | None = None
+    # An upload sent with it (chat.message_store.attachments); `text` may be "".
+    attachment_id: int | None = None
 
 
 @dataclass(slots=True)

@@ -77,6 +77,19 @@ def text(data: dict, field: str = "text") -> str:
     return value
 
 
+def message_body(data: dict) -> tuple[str, int | None]:
+    """A message's text and `attachment_id`: with an attachment, the text may be empty."""
+    attachment_id = identifier(data, "attachment_id", required=False)
+    if attachment_id is None:
+        return text(data), None
+    value = data.get("text")
+    if value is None or value == "":
+        return "", attachment_id
+    if not isinstance(value, str):
+        raise ChatError(INVALID_PAYLOAD, _("`%(field)s` must be a string."), field="text")
+    return (text(data) if value.strip() else ""), attachment_id
+
+
 def client_id(data: dict) -> str | None:
     value = data.get("client_id")
     if value is None:

@@ -47,6 +47,7 @@ def base_env(db_path: Path) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="cs_project.settings",
         DEBUG="1",
         SQLITE_PATH=str(db_path),
+        MEDIA_ROOT=str(db_path.parent / "media"),
         PYTHONPATH=str(ROOT),
         PYTHONUNBUFFERED="1",
     )

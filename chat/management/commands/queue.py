@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count, Q
@@ -12,7 +14,7 @@ from agents.models import AgentProfile
 from chat.actions import run_from_sync
 from chat.errors import ChatError
 from chat.models import Conversation, ConversationStatus
-from chat.services import endings, presence, queue, retention
+from chat.services import endings, presence, queue, retention, uploads
 
 
 class Command(BaseCommand):
@@ -118,6 +120,11 @@ class Command(BaseCommand):
             older_than=cutoff, batch=batch, pause_seconds=max(pause, 0.0), progress=progress
         )
         self.stdout.write(_("deleted %(what)s") % {"what": _describe(done)})
+        unsent_before = timezone.now() - timedelta(seconds=settings.UPLOAD_UNSENT_MAX_AGE)
+        unsent = 0
+        while deleted := uploads.attachments_purge_unsent(older_than=unsent_before, batch=batch):
+            unsent += deleted
+        self.stdout.write(_("deleted %(count)d uploads never sent") % {"count": unsent})
 
 
 def _describe(purged: retention.Purged) -> str:
