@@ -19,8 +19,13 @@ export const THUMBNAIL_BOX = 240;
 // --- sizes and the page's limits -------------------------------------------------
 
 // `bytes` for people, in the page's language: "512 bytes", "1.4 MB" (one
-// decimal, as Django's filesizeformat has it in server-rendered fragments).
+// decimal and no line break before the unit, as Django's filesizeformat
+// writes them in server-rendered fragments).
 export function formatSize(bytes) {
+  return sizeText(bytes).replace(/ /g, "\u00a0");
+}
+
+function sizeText(bytes) {
   const n = Math.max(0, Number(bytes) || 0);
   if (n < 1024) {
     return interpolate(ngettext("%(size)s byte", "%(size)s bytes", n), { size: formatNumber(n) }, true);
