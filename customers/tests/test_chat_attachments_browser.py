@@ -8,9 +8,13 @@ the composer.
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 
 import pytest
+from django.utils import translation
+from django.utils.translation.trans_real import DjangoTranslation
 from playwright.async_api import expect
 
 from cs_project.testing.attachments import choose, drop, image_loaded, noise_png, paste, pdf, png
@@ -258,9 +262,6 @@ async def test_refused_files_and_a_cancelled_upload_leave_no_message(browser, ch
 
 
 async def test_attachments_in_chinese(browser, chat_server):
-    from django.utils import translation
-    from django.utils.translation.trans_real import DjangoTranslation
-
     def js(msgid: str) -> str:  # the page script's wording in the catalog (as written until translated)
         return DjangoTranslation("zh-hans", domain="djangojs").gettext(msgid)
 
@@ -298,3 +299,44 @@ async def test_attachments_in_chinese(browser, chat_server):
     await expect(console.locator(".toast")).to_have_count(0, timeout=10000)
     await console.screenshot(path=screenshot_path("console-attachment-zh"))
     assert page.errors == [] and console.errors == []
+
+
+# An upload the page made itself, with the customer's token, as lib/attachments.js does.
+UPLOAD = """async ([b64, name, type]) => {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const form = new FormData();
+  form.append("file", new File([bytes], name, { type }));
+  const token = localStorage.getItem("cs.customer.token");
+  const headers = { Authorization: `Bearer ${token}` };
+  const response = await fetch("/api/uploads/", { method: "POST", body: form, headers });
+  return (await response.json()).attachment;
+}"""
+
+
+async def test_an_unacknowledged_attachment_goes_again_after_a_reload_once(browser, chat_server):
+    ann, _ = await agent(chat_server, "ann")
+    _, page = await started_chat(browser, chat_server, "Fay")
+    cid = await conversation_id(page)
+    attachment = await page.evaluate(
+        UPLOAD, [base64.b64encode(png(320, 200)).decode(), "left.png", "image/png"]
+    )
+    # The message was queued but its ack never came (the tab closed): it is in the outbox.
+    item = {
+        "client_id": "resend-1",
+        "text": "",
+        "created_at": "2026-01-01T00:00:00Z",
+        "attachment": attachment,
+    }
+    for _ in range(2):  # reloaded twice with the item still there: stored once
+        await page.evaluate("(item) => localStorage.setItem('cs.customer.outbox', item)", json.dumps([item]))
+        await page.reload()
+        bubble = mine(page).locator("img.att-thumb")
+        await expect(bubble).to_have_count(1)
+        await expect(bubble).to_have_attribute("alt", "left.png")
+        await expect(mine(page)).not_to_have_class(re.compile("pending"))
+        await page.wait_for_function("() => localStorage.getItem('cs.customer.outbox') === null")
+    got = await ann.wait_for("customer:message", lambda m: m.get("attachment") is not None)
+    assert got["attachment"]["id"] == attachment["id"] and got["client_id"] == "resend-1"
+    assert stored(chat_server, cid) == [("customer", "", "left.png")]
+    assert page.errors == []
+    await ann.disconnect()
