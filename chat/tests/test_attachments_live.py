@@ -13,6 +13,7 @@ from PIL import Image
 
 from cs_project.testing.clients import agent, customer, resume
 from cs_project.testing.server import LiveServer
+from cs_project.testing.waits import eventually
 
 pytestmark = pytest.mark.live
 
@@ -282,3 +283,22 @@ async def test_downloads_need_a_valid_signature(chat_server):
         assert status == 403 and b"secret" not in data, bad
     other_id = path.replace(f"/{body['attachment']['id']}/", f"/{body['attachment']['id'] + 1}/")
     assert (await download(chat_server, f"{other_id}?{query}"))[0] == 403
+
+
+async def test_the_sweeper_deletes_uploads_never_sent_with_their_files(start_chat_server):
+    server = start_chat_server(UPLOAD_UNSENT_MAX_AGE="1", RETENTION_INTERVAL_SECONDS="0.3")
+    ann, carla, join = await chat(server)  # a socket starts the sweeper
+    _, kept = await upload(server, "kept.png", png_bytes(), token=join["token"])
+    sent = await carla.call("customer:message", {"text": "", "attachment_id": kept["attachment"]["id"]})
+    assert sent["ok"], sent
+    _, unsent = await upload(server, "unsent.png", png_bytes(), token=join["token"])
+    assert len(files_kept(server)) == 4
+
+    def swept():
+        rows = attachments_kept(server)
+        return [r[0] for r in rows] == [kept["attachment"]["id"]] and len(files_kept(server)) == 2
+
+    await eventually(swept, timeout=10, what="the unsent upload deleted")
+    assert (await download(server, unsent["attachment"]["url"]))[0] == 404
+    assert (await download(server, kept["attachment"]["url"]))[0] == 200
+    del ann

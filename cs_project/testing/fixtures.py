@@ -57,6 +57,14 @@ def unlimited_chat_server(start_chat_server):
 
 
 @pytest.fixture
+def media(settings, tmp_path):
+    """Uploads stored in a folder of the test's own (returned), not the project's media/."""
+    storage = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path}}
+    settings.STORAGES = {**settings.STORAGES, "default": storage}
+    return tmp_path
+
+
+@pytest.fixture
 async def browser():
     """A headless Chromium (Playwright's async API), closed after the test."""
     from playwright.async_api import async_playwright
