@@ -133,6 +133,8 @@ async def test_a_pdf_from_the_agent_reaches_the_customer_as_a_download(chat_serv
     assert headers["Content-Type"] == "application/pdf"
     assert headers["Content-Disposition"].startswith("attachment")
     assert "invoice.pdf" in headers["Content-Disposition"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
 
 
 async def test_a_resend_is_stored_once_and_a_resume_brings_a_fresh_link(start_chat_server):
