@@ -282,3 +282,13 @@ async def test_downloads_need_a_valid_signature(chat_server):
         assert status == 403 and b"secret" not in data, bad
     other_id = path.replace(f"/{body['attachment']['id']}/", f"/{body['attachment']['id'] + 1}/")
     assert (await download(chat_server, f"{other_id}?{query}"))[0] == 403
+
+
+async def test_a_file_missing_from_the_storage_is_not_found(chat_server):
+    _carla, join = await customer(chat_server, "Carla")
+    _, body = await upload(chat_server, "notes.txt", b"kept for a while", token=join["token"])
+    (path,) = files_kept(chat_server)
+    path.unlink()
+    # Answered before any byte is sent: a 404, not a 200 that breaks off.
+    status, headers, _data = await download(chat_server, body["attachment"]["url"])
+    assert (status, headers["Content-Type"]) == (404, "application/json")
