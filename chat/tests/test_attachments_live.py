@@ -304,3 +304,13 @@ async def test_the_sweeper_deletes_uploads_never_sent_with_their_files(start_cha
     assert (await download(server, unsent["attachment"]["url"]))[0] == 404
     assert (await download(server, kept["attachment"]["url"]))[0] == 200
     del ann
+
+
+async def test_a_file_missing_from_the_storage_is_not_found(chat_server):
+    _carla, join = await customer(chat_server, "Carla")
+    _, body = await upload(chat_server, "notes.txt", b"kept for a while", token=join["token"])
+    (path,) = files_kept(chat_server)
+    path.unlink()
+    # Answered before any byte is sent: a 404, not a 200 that breaks off.
+    status, headers, _data = await download(chat_server, body["attachment"]["url"])
+    assert (status, headers["Content-Type"]) == (404, "application/json")
