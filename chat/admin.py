@@ -1,10 +1,12 @@
 from django.contrib import admin, messages
+from django.template.defaultfilters import filesizeformat
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from . import actions, system_notes
+from . import actions, attachments, system_notes
 from .errors import ChatError
-from .models import Conversation, ConversationStatus, InternalMessage, LiveQueue, Message, Sender
+from .models import Attachment, Conversation, ConversationStatus, InternalMessage, LiveQueue, Message, Sender
 from .services import endings
 
 
@@ -13,9 +15,36 @@ def sender_name_shown(message: Message) -> str:
     return message.get_sender_display() if message.sender == Sender.SYSTEM else message.sender_name
 
 
+def attachment_html(attachment: Attachment | None) -> str:
+    """An attachment as a transcript shows it: a thumbnail opening the image, or
+    the file's name and size as a download link (fresh signed links)."""
+    if attachment is None:
+        return ""
+    shape = attachments.shape(attachment)
+    if shape["thumbnail_url"]:
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="{}" class="attachment-thumb"'
+            ' width="{}" height="{}"></a>',
+            shape["url"],
+            shape["thumbnail_url"],
+            shape["name"],
+            *_thumb_box(shape["width"], shape["height"]),
+        )
+    return format_html('<a href="{}">{}</a> ({})', shape["url"], shape["name"], filesizeformat(shape["size"]))
+
+
+def _thumb_box(width: int, height: int, side: int = 120) -> tuple[int, int]:
+    scale = min(1.0, side / max(width, height, 1))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _message_attachment(message: Message) -> str:
+    return attachment_html(getattr(message, "attachment", None))
+
+
 class MessageInline(admin.TabularInline):
     model = Message
-    fields = ("id", "created_at", "sender", "shown_sender_name", "shown_text", "status")
+    fields = ("id", "created_at", "sender", "shown_sender_name", "shown_text", "shown_attachment", "status")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -23,6 +52,13 @@ class MessageInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("attachment")
+
+    @admin.display(description=gettext_lazy("attachment"))
+    def shown_attachment(self, obj):
+        return _message_attachment(obj)
 
     @admin.display(description=gettext_lazy("sender name"))
     def shown_sender_name(self, obj):
@@ -120,12 +156,25 @@ class LiveQueueAdmin(ConversationAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ("id", "conversation", "sender", "shown_sender_name", "short_text", "status", "created_at")
+    list_display = (
+        "id",
+        "conversation",
+        "sender",
+        "shown_sender_name",
+        "short_text",
+        "shown_attachment",
+        "status",
+        "created_at",
+    )
     list_filter = ("sender", "status")
     search_fields = ("text", "sender_name")
     # The stored text, and below it what agents read (a system message in the viewer's language).
-    readonly_fields = [*(f.name for f in Message._meta.fields), "shown_text"]
-    list_select_related = ("conversation",)
+    readonly_fields = [*(f.name for f in Message._meta.fields), "shown_text", "shown_attachment"]
+    list_select_related = ("conversation", "attachment")
+
+    @admin.display(description=gettext_lazy("attachment"))
+    def shown_attachment(self, obj):
+        return _message_attachment(obj)
 
     def has_add_permission(self, request):
         return False
@@ -152,3 +201,30 @@ class InternalMessageAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "content_type", "shown_size", "customer", "agent", "message", "created_at")
+    list_filter = ("content_type",)
+    search_fields = ("name",)
+    list_select_related = ("customer", "agent", "message")
+    # The stored names stay out: the file is reached by its signed link only.
+    fields = readonly_fields = [
+        *(f.name for f in Attachment._meta.fields if f.name not in ("file", "thumbnail")),
+        "shown_file",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("size"), ordering="size")
+    def shown_size(self, obj):
+        return filesizeformat(obj.size)
+
+    @admin.display(description=gettext_lazy("download"))
+    def shown_file(self, obj):
+        return attachment_html(obj)

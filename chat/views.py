@@ -107,14 +107,33 @@ def _forbidden() -> JsonResponse:
     return error_response(ChatError(FORBIDDEN, _("This link is not valid or has expired.")))
 
 
-async def _chunks(name: str):
-    handle = await sync_to_async(default_storage.open, thread_sensitive=False)(name, "rb")
+def _open(name: str):
+    """The stored file open for reading with its first chunk read, or None when it is gone.
+
+    Both happen before the response starts, so that a file missing from the
+    storage is a 404 and a storage that fails is a 500, never a 200 whose
+    body breaks off: the status and Content-Length are sent before the first
+    byte of the body. (An S3 backend, django-storages' S3File, fetches the
+    whole object on the first read, so reading it here is also what tells
+    whether the bucket gives it.)
+    """
     try:
-        while True:
-            chunk = await sync_to_async(handle.read, thread_sensitive=False)(CHUNK)
-            if not chunk:
-                return
+        handle = default_storage.open(name, "rb")
+    except FileNotFoundError:
+        return None
+    try:
+        return handle, handle.read(CHUNK)
+    except BaseException:
+        handle.close()
+        raise
+
+
+async def _chunks(handle, first: bytes):
+    try:
+        chunk = first
+        while chunk:
             yield chunk
+            chunk = await sync_to_async(handle.read, thread_sensitive=False)(CHUNK)
     finally:
         await sync_to_async(handle.close, thread_sensitive=False)()
 
@@ -126,7 +145,8 @@ async def download(request: HttpRequest, attachment_id: int, part: str) -> HttpR
         return _forbidden()
     attachment = await Attachment.objects.filter(id=attachment_id).afirst()
     name = attachment and (attachment.file.name if part == "file" else attachment.thumbnail.name)
-    if not name:
+    opened = name and await sync_to_async(_open, thread_sensitive=False)(name)
+    if not opened:
         return error_response(ChatError(NOT_FOUND, _("No such file (it may have been deleted).")))
     if part == "thumbnail":
         content_type, size, inline = "image/webp", None, True
@@ -135,7 +155,7 @@ async def download(request: HttpRequest, attachment_id: int, part: str) -> HttpR
         inline = content_type in INLINE_TYPES
     if content_type.startswith("text/"):
         content_type += "; charset=utf-8"
-    response = StreamingHttpResponse(_chunks(name), content_type=content_type)
+    response = StreamingHttpResponse(_chunks(*opened), content_type=content_type)
     if size is not None:
         response["Content-Length"] = str(size)
     response["Content-Disposition"] = content_disposition_header(not inline, attachment.name)

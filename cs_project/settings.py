@@ -205,6 +205,10 @@ if not isinstance(FILE_STORAGE_OPTIONS, dict):
     raise ImproperlyConfigured("FILE_STORAGE_OPTIONS must be a JSON object.")
 if FILE_STORAGE == "django.core.files.storage.FileSystemStorage":
     FILE_STORAGE_OPTIONS = {"location": str(MEDIA_ROOT), **FILE_STORAGE_OPTIONS}
+elif FILE_STORAGE == "storages.backends.s3.S3Storage":
+    # Its files fetch the whole object at their first read, by default into
+    # memory however large: past 2 MB, into a temporary file instead.
+    FILE_STORAGE_OPTIONS = {"max_memory_size": 2 * 1024 * 1024, **FILE_STORAGE_OPTIONS}
 STORAGES = {
     "default": {"BACKEND": FILE_STORAGE, "OPTIONS": FILE_STORAGE_OPTIONS},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -26,18 +26,6 @@ def image_bytes(fmt: str, size=(64, 48), **save) -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path},
-        },
-    }
-    return tmp_path
-
-
 def stored_files(root) -> list:
     return sorted(p.name for p in root.rglob("*") if p.is_file())
 

@@ -13,6 +13,7 @@ from PIL import Image
 
 from cs_project.testing.clients import agent, customer, resume
 from cs_project.testing.server import LiveServer
+from cs_project.testing.waits import eventually
 
 pytestmark = pytest.mark.live
 
@@ -132,6 +133,8 @@ async def test_a_pdf_from_the_agent_reaches_the_customer_as_a_download(chat_serv
     assert headers["Content-Type"] == "application/pdf"
     assert headers["Content-Disposition"].startswith("attachment")
     assert "invoice.pdf" in headers["Content-Disposition"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
 
 
 async def test_a_resend_is_stored_once_and_a_resume_brings_a_fresh_link(start_chat_server):
@@ -282,3 +285,32 @@ async def test_downloads_need_a_valid_signature(chat_server):
         assert status == 403 and b"secret" not in data, bad
     other_id = path.replace(f"/{body['attachment']['id']}/", f"/{body['attachment']['id'] + 1}/")
     assert (await download(chat_server, f"{other_id}?{query}"))[0] == 403
+
+
+async def test_the_sweeper_deletes_uploads_never_sent_with_their_files(start_chat_server):
+    server = start_chat_server(UPLOAD_UNSENT_MAX_AGE="1", RETENTION_INTERVAL_SECONDS="0.3")
+    ann, carla, join = await chat(server)  # a socket starts the sweeper
+    _, kept = await upload(server, "kept.png", png_bytes(), token=join["token"])
+    sent = await carla.call("customer:message", {"text": "", "attachment_id": kept["attachment"]["id"]})
+    assert sent["ok"], sent
+    _, unsent = await upload(server, "unsent.png", png_bytes(), token=join["token"])
+    assert len(files_kept(server)) == 4
+
+    def swept():
+        rows = attachments_kept(server)
+        return [r[0] for r in rows] == [kept["attachment"]["id"]] and len(files_kept(server)) == 2
+
+    await eventually(swept, timeout=10, what="the unsent upload deleted")
+    assert (await download(server, unsent["attachment"]["url"]))[0] == 404
+    assert (await download(server, kept["attachment"]["url"]))[0] == 200
+    del ann
+
+
+async def test_a_file_missing_from_the_storage_is_not_found(chat_server):
+    _carla, join = await customer(chat_server, "Carla")
+    _, body = await upload(chat_server, "notes.txt", b"kept for a while", token=join["token"])
+    (path,) = files_kept(chat_server)
+    path.unlink()
+    # Answered before any byte is sent: a 404, not a 200 that breaks off.
+    status, headers, _data = await download(chat_server, body["attachment"]["url"])
+    assert (status, headers["Content-Type"]) == (404, "application/json")

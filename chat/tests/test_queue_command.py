@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from agents.services import agent_create
-from chat.models import Conversation, ConversationStatus, Message
+from chat.models import Attachment, Conversation, ConversationStatus, Message
 from customers.models import Customer
 
 
@@ -71,11 +71,19 @@ def test_purge_deletes_only_old_ended_conversations_and_dry_run_deletes_nothing(
         " 0 expired sessions (dry run)\n"
     )
     assert Conversation.objects.count() == 3
+    # An upload never sent, older than UPLOAD_UNSENT_MAX_AGE, and a recent one.
+    for age in (2, 0):
+        upload = Attachment.objects.create(
+            name="x.txt", size=1, content_type="text/plain", customer=recent.customer
+        )
+        Attachment.objects.filter(id=upload.id).update(created_at=timezone.now() - timedelta(days=age))
     out = run("purge", "--days", "90", "--batch", "1")
     assert "deleted 1/1 conversations, 1/1 messages\n" in out
     assert out.endswith(
         "deleted 1 conversations, 1 messages, 0 internal messages, 0 customers, 0 expired sessions\n"
+        "deleted 1 uploads never sent\n"
     )
+    assert list(Attachment.objects.values_list("id", flat=True)) == [upload.id]
     assert set(Conversation.objects.values_list("id", flat=True)) == {recent.id, waiting[2].id}
     with pytest.raises(CommandError):
         run("purge", "--days", "0")

@@ -1,5 +1,6 @@
 """The pytest fixtures every app's tests use: a real server on a real database,
-and a headless browser. The root `conftest.py` registers this module.
+a real S3-compatible server, and a headless browser. The root `conftest.py`
+registers this module.
 """
 
 from __future__ import annotations
@@ -54,6 +55,28 @@ def unlimited_chat_server(start_chat_server):
     return start_chat_server(
         LIMIT_CUSTOMER_EVENTS_BURST="100000", LIMIT_READS_BURST="100000", LIMIT_INTERNAL_BURST="100000"
     )
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A real S3-compatible server (moto's) for the session, stopped at its end;
+    the test skips, saying why, where it cannot start."""
+    from cs_project.testing.s3 import S3Unavailable, start_s3_server
+
+    try:
+        server = start_s3_server(tmp_path_factory.mktemp("s3"))
+    except S3Unavailable as error:
+        pytest.skip(f"no S3-compatible server to test with: {error}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """Uploads stored in a folder of the test's own (returned), not the project's media/."""
+    storage = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path}}
+    settings.STORAGES = {**settings.STORAGES, "default": storage}
+    return tmp_path
 
 
 @pytest.fixture
