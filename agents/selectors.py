@@ -21,9 +21,11 @@ def console_conversations(agent_id: int) -> QuerySet[Conversation]:
     """The agent's active conversations, newest activity first.
 
     Each carries `unread` (customer messages not read), `last_text`,
-    `last_sender`, `last_activity`, and for a system message last
+    `last_sender`, `last_activity`, for a system message last
     `last_system_code` / `last_system_params` (the page words it for its
-    reader, in its language: chat.system_notes).
+    reader, in its language: chat.system_notes), and for a message with an
+    attachment last `last_attachment_name` / `last_attachment_type` (its
+    content type), None otherwise.
     """
     last = Message.objects.filter(conversation=OuterRef("pk")).order_by("-id")
     return (
@@ -38,6 +40,8 @@ def console_conversations(agent_id: int) -> QuerySet[Conversation]:
             last_sender=Subquery(last.values("sender")[:1]),
             last_system_code=Subquery(last.values("system_code")[:1]),
             last_system_params=Subquery(last.values("system_params")[:1], output_field=JSONField()),
+            last_attachment_name=Subquery(last.values("attachment__name")[:1]),
+            last_attachment_type=Subquery(last.values("attachment__content_type")[:1]),
             last_activity=Greatest(Coalesce(Max("messages__created_at"), "assigned_at"), "assigned_at"),
         )
         .order_by("-last_activity", "-id")

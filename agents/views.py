@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from chat import system_notes
+from chat.attachments import page_limits
 from chat.models import ConversationStatus
 from cs_project.views import set_language_cookie
 
@@ -70,7 +71,7 @@ def console(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "agents/console.html",
-        {"me": request.agent, "statuses": AgentStatus.choices},
+        {"me": request.agent, "statuses": AgentStatus.choices, "upload_limits": page_limits()},
     )
 
 

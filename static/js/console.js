@@ -2,24 +2,35 @@
 //
 // Message text is only ever set with textContent: nothing a customer or an
 // agent typed is parsed as HTML here.
+//
+// Files (the paperclip, a drop on the open conversation, an image pasted into
+// the reply) are uploaded first (lib/uploads.js, with the session cookie and
+// the CSRF token), then sent at once to the conversation they were given in,
+// as a message of their own with empty text; what is typed stays in the reply.
 
 import { emitWithAck } from "./lib/acks.js";
+import { pageLimits } from "./lib/attachments.js";
 import { el } from "./lib/dom.js";
 import { endReasonText } from "./lib/end_reasons.js";
 import { newClientId } from "./lib/ids.js";
 import { advanceTicks, hasMessage, insertInIdOrder, messageBubble, messageElement } from "./lib/messages.js";
 import { TypingSignal } from "./lib/typing.js";
+import { Uploader } from "./lib/uploads.js";
 import { formatWait } from "./console_locale.js";
 import { formatNumber, gettext, interpolate, ngettext, pageLanguage } from "./lib/i18n.js";
 
 const app = document.getElementById("app");
 const me = { id: Number(app.dataset.agentId), name: app.dataset.agentName };
+const uploadLimits = pageLimits(app);
+// htmx sends the CSRF token from #app's hx-headers; uploads send the same.
+const csrfToken = JSON.parse(app.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
 const $ = (selector, root = document) => root.querySelector(selector);
 const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
 
 const state = {
   agents: new Map(), // id -> AgentState
   openConversationId: null,
+  uploader: null, // the open conversation's (lib/uploads.js)
   unseen: 0, // title counter while the tab is hidden
   threadUnread: new Map(), // "team" | agent id -> count
 };
@@ -248,6 +259,9 @@ socket.on("system:notification", (data) => {
 
 function closePane(note) {
   state.openConversationId = null;
+  // Ended or handed on: what was still uploading for it would be refused.
+  if (state.uploader) state.uploader.abortAll();
+  state.uploader = null;
   const pane = $("#conversation-pane");
   pane.replaceChildren();
   const box = el("div", "empty-state");
@@ -284,6 +298,7 @@ document.body.addEventListener("htmx:afterSwap", (event) => {
     list.scrollTop = list.scrollHeight;
     fillTransferTargets();
     markOpenConversationRead();
+    wireUploads(open, state.openConversationId);
     $("#composer-text").focus();
     showTab("customer-tab");
   } else if (target.id === "conversation-list") {
@@ -336,21 +351,45 @@ async function sendReply() {
   const input = $("#composer-text");
   const text = input.value.trim();
   if (!open || !text) return;
-  const conversationId = Number(open.dataset.conversationId);
   input.value = "";
   typingSignal.stop();
-  const pending = renderMessage({ id: 0, conversation_id: conversationId, sender: "agent", sender_name: me.name, text, created_at: new Date().toISOString(), status: "sent" });
+  const ack = await sendMessage(Number(open.dataset.conversationId), { text });
+  if (!ack.ok) input.value = text;
+}
+
+// Send a message (`text`, and `attachment` when given) to a conversation,
+// shown pending in it (while it is open) until the server's ack.
+async function sendMessage(conversationId, { text = "", attachment = null }) {
+  const open = openConversationElement();
+  const pending = renderMessage({ id: 0, conversation_id: conversationId, sender: "agent", sender_name: me.name, text, attachment, created_at: new Date().toISOString(), status: "sent" });
   pending.classList.add("pending");
-  $("#messages", open).append(pending);
-  const ack = await call("agent:message", { conversation_id: conversationId, text, client_id: newClientId("a") });
+  if (open && Number(open.dataset.conversationId) === conversationId) $("#messages", open).append(pending);
+  const payload = { conversation_id: conversationId, text, client_id: newClientId("a") };
+  if (attachment) payload.attachment_id = attachment.id;
+  const ack = await call("agent:message", payload);
   pending.remove();
   if (ack.ok) {
     appendMessage(ack.message);
     refresh("#conversation-list");
   } else {
-    input.value = text;
     toast(interpolate(gettext("Not sent: %(error)s"), { error: ack.error.message }, true), "warning");
   }
+  return ack;
+}
+
+// The open conversation's paperclip, drop zone and paste: a fragment swapped
+// in gets its own (uploads already on their way still go where they began).
+function wireUploads(open, conversationId) {
+  state.uploader = new Uploader({
+    button: $("#attach-button", open),
+    input: $("#attach-input", open),
+    zone: open,
+    textarea: $("#composer-text", open),
+    tray: $("#uploads", open),
+    limits: uploadLimits,
+    headers: () => ({ "X-CSRFToken": csrfToken }),
+    onUploaded: (attachment) => sendMessage(conversationId, { attachment }),
+  });
 }
 
 document.addEventListener("click", async (event) => {

@@ -18,6 +18,11 @@
 //   client_id, and sent one at a time, oldest first, whenever the socket is
 //   joined. An item leaves the outbox only when the server acknowledged it;
 //   the server stores a client_id once, so resending after a lost ack is safe.
+// - Files (the paperclip, a drop on the conversation, an image pasted into
+//   the composer) are uploaded first (lib/uploads.js, with the customer's
+//   token), then sent as a message of their own with empty text, through the
+//   outbox like any other: the outbox item keeps the attachment, and its
+//   attachment_id goes with every resend.
 // - Message text is only ever set with textContent, never parsed as HTML.
 // - Every text is in the page's language (<html lang>, which Django chose
 //   from the language cookie or Accept-Language): this script's through
@@ -26,6 +31,7 @@
 //   reloads the page in the other language; the token resumes the chat.
 
 import { emitWithAck, failure } from "./lib/acks.js";
+import { pageLimits } from "./lib/attachments.js";
 import { el } from "./lib/dom.js";
 import { endReasonText } from "./lib/end_reasons.js";
 import { formatNumber, gettext, interpolate, ngettext, pageLanguage } from "./lib/i18n.js";
@@ -40,6 +46,7 @@ import {
   messageElement,
 } from "./lib/messages.js";
 import { TypingSignal } from "./lib/typing.js";
+import { Uploader } from "./lib/uploads.js";
 
 const TOKEN_KEY = "cs.customer.token";
 const OUTBOX_KEY = "cs.customer.outbox";
@@ -146,7 +153,7 @@ window.__chat = {
 function loadOutbox() {
   try {
     const items = JSON.parse(store.get(OUTBOX_KEY) || "[]");
-    return Array.isArray(items) ? items.filter((item) => item && item.client_id && item.text) : [];
+    return Array.isArray(items) ? items.filter((item) => item && item.client_id && (item.text || item.attachment)) : [];
   } catch (e) {
     return [];
   }
@@ -209,7 +216,8 @@ function showMessage(message, older = false) {
 
 function showPending(item) {
   if (ui.list.querySelector(`li[data-client-id="${CSS.escape(item.client_id)}"]`)) return;
-  const li = messageBubble({ kind: "mine", text: item.text, time: item.created_at, timeStyle: "locale", tick: "pending" });
+  const { text, attachment } = item;
+  const li = messageBubble({ kind: "mine", text, attachment, time: item.created_at, timeStyle: "locale", tick: "pending" });
   li.classList.add("pending");
   li.dataset.clientId = item.client_id;
   li.dataset.status = "pending";
@@ -671,7 +679,9 @@ async function pump() {
       while (state.joined && state.socket.connected) {
         const item = loadOutbox()[0];
         if (!item) break;
-        const ack = await request("customer:message", { text: item.text, client_id: item.client_id });
+        const payload = { text: item.text, client_id: item.client_id };
+        if (item.attachment) payload.attachment_id = item.attachment.id;
+        const ack = await request("customer:message", payload);
         if (ack.ok) {
           dropFromOutbox(item.client_id);
           if (adopt(ack.message.conversation_id, false)) showMessage(ack.message);
@@ -764,11 +774,33 @@ function send() {
   ui.input.value = "";
   autosize();
   typingSignal.stop();
-  const item = { client_id: newClientId(), text, created_at: new Date().toISOString() };
+  enqueue({ text });
+}
+
+// Into the outbox, shown as pending, and on its way: `fields` is {text} or
+// {attachment} (an uploaded file goes as a message of its own).
+function enqueue(fields) {
+  const item = { client_id: newClientId(), text: "", created_at: new Date().toISOString(), ...fields };
   saveOutbox([...loadOutbox(), item]);
   showPending(item);
   pump();
 }
+
+new Uploader({
+  button: byId("attach-button"),
+  input: byId("attach-input"),
+  zone: ui.conversation,
+  textarea: ui.input,
+  tray: byId("uploads"),
+  limits: pageLimits(ui.card),
+  headers: () => ({ Authorization: `Bearer ${state.token}` }),
+  blocked: () => {
+    if (state.status === "ended") return gettext("This chat has ended: start a new chat to send files.");
+    if (!state.token) return gettext("Start the chat before sending files.");
+    return null;
+  },
+  onUploaded: (attachment) => enqueue({ attachment }),
+});
 
 ui.composer.addEventListener("submit", (event) => {
   event.preventDefault();

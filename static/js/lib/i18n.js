@@ -53,7 +53,8 @@ export function pageLocale() {
   return lang;
 }
 
-// `value` as a number of the page's language.
-export function formatNumber(value) {
-  return new Intl.NumberFormat(pageLocale()).format(value);
+// `value` as a number of the page's language; `options` as Intl.NumberFormat
+// takes them (e.g. {maximumFractionDigits: 1}, {style: "percent"}).
+export function formatNumber(value, options = undefined) {
+  return new Intl.NumberFormat(pageLocale(), options).format(value);
 }

@@ -1,9 +1,11 @@
 // Chat messages as both pages list them: the bubble (<li class="msg ...">),
-// its sent / delivered / read tick, and a list kept in message-id order.
+// its attachment (lib/attachments.js), its sent / delivered / read tick, and
+// a list kept in message-id order.
 //
 // A bubble's dataset carries the message's id, sender and status; a message
 // still waiting for its id has the class "pending" and stays last.
 
+import { attachmentElement } from "./attachments.js";
 import { el } from "./dom.js";
 import { gettext } from "./i18n.js";
 import { timeElement } from "./time.js";
@@ -49,12 +51,18 @@ export function bubbleKind(sender, side) {
   return sender === side ? "mine" : sender === "system" ? "system" : "theirs";
 }
 
-// A bubble: `who` above the text when given; then, except for system notes,
-// the time in `timeStyle` (lib/time.js) and the tick of status `tick` when given.
-export function messageBubble({ kind, text, who = null, time = null, timeStyle = "locale", tick = null }) {
+// A bubble: `who` above the rest when given; the attachment (an Attachment,
+// docs/PROTOCOL.md) when given; the text unless empty (a message may be an
+// attachment alone); then, except for system notes, the time in `timeStyle`
+// (lib/time.js) and the tick of status `tick` when given.
+export function messageBubble({ kind, text, who = null, attachment = null, time = null, timeStyle = "locale", tick = null }) {
   const li = el("li", `msg ${kind}`);
   if (who) li.append(el("span", "who", who));
-  li.append(el("span", "text", text));
+  if (attachment) {
+    li.classList.add("has-attachment");
+    li.append(attachmentElement(attachment));
+  }
+  if (text || !attachment) li.append(el("span", "text", text));
   if (kind !== "system") {
     const meta = el("span", "meta");
     meta.append(timeElement(time, timeStyle));
@@ -72,6 +80,7 @@ export function messageElement(message, { side, who = null, status = message.sta
     kind,
     text: message.text,
     who,
+    attachment: message.attachment || null,
     time: message.created_at,
     timeStyle,
     tick: kind === "mine" ? status : null,
