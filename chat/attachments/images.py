@@ -64,7 +64,7 @@ def _encode(image: Image.Image, kind: Kind, frames: list[Image.Image] | None, ti
     elif kind.pillow_format == "WEBP":
         _bare(image).save(out, "WEBP", quality=90)
     else:
-        _bare(image).save(out, kind.pillow_format, optimize=kind.pillow_format == "PNG")
+        _bare(image).save(out, kind.pillow_format)
     return out.getvalue()
 
 
