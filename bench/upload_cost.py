@@ -18,12 +18,9 @@ import os
 import random
 import shutil
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench import local_django
 
 
 def _photo(size: tuple[int, int]) -> bytes:
@@ -61,19 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    from cs_project.testing.database import build_template
-
-    work = Path(tempfile.mkdtemp(prefix="upload-cost-"))
-    template, _agents = build_template(work)
-    db = work / "db.sqlite3"
-    shutil.copy(template, db)
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="cs_project.settings", SQLITE_PATH=str(db), MEDIA_ROOT=str(work / "media")
-    )
-    import django
-
-    django.setup()
+    work, _db, _agents = local_django.setup("upload-cost-")
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from chat.services.uploads import attachment_upload

@@ -12,16 +12,12 @@ five rounds (the WAL checkpointed between them). Run it in two checkouts to comp
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sqlite3
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench import local_django
 
 
 def main() -> None:
@@ -29,17 +25,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=2000)
     parser.add_argument("--size", type=int, default=10)
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    from cs_project.testing.database import build_template
-
-    work = Path(tempfile.mkdtemp(prefix="writer-batch-"))
-    template, agents = build_template(work)
-    db = work / "db.sqlite3"
-    shutil.copy(template, db)
-    os.environ.update(DJANGO_SETTINGS_MODULE="cs_project.settings", SQLITE_PATH=str(db))
-    import django
-
-    django.setup()
+    work, db, agents = local_django.setup("writer-batch-")
     from chat.message_store import Draft
     from chat.message_store.inline import InlineStore
 
