@@ -11,8 +11,10 @@ import time
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
@@ -86,6 +88,18 @@ def _uploader(request: HttpRequest) -> tuple[int | None, int | None]:
     raise ChatError(UNAUTHORIZED, _("Sign in, or send a customer's or agent's token."))
 
 
+def _files(request: HttpRequest) -> list:
+    """The request's `file` parts; a body that is not multipart/form-data is `invalid_payload`."""
+    if request.content_type != "multipart/form-data":
+        raise ChatError(INVALID_PAYLOAD, _("Send the file as multipart/form-data."))
+    try:
+        return request.FILES.getlist("file")
+    except (MultiPartParserError, TooManyFieldsSent, TooManyFilesSent):
+        raise ChatError(INVALID_PAYLOAD, _("The multipart/form-data body could not be read.")) from None
+    except RequestDataTooBig:
+        raise uploads.too_large() from None
+
+
 @csrf_exempt  # checked in _uploader when a session is what identifies
 @require_POST
 def upload(request: HttpRequest) -> HttpResponse:
@@ -94,7 +108,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         customer_id, agent_id = _uploader(request)
         address = client_address(request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR"))
         upload_limits.check(address=address, customer_id=customer_id, agent_id=agent_id)
-        files = request.FILES.getlist("file")
+        files = _files(request)
         if len(files) != 1 or set(request.FILES) != {"file"}:
             raise ChatError(INVALID_PAYLOAD, _("Send exactly one file, in the field `file`."))
         attachment = uploads.attachment_upload(upload=files[0], customer_id=customer_id, agent_id=agent_id)

@@ -45,3 +45,24 @@ def test_a_user_who_is_not_an_agent_may_not_upload(media):
 
 def test_only_post_is_answered(client):
     assert client.get("/api/uploads/").status_code == 405
+
+
+def test_a_body_that_is_not_a_form_is_invalid_and_keeps_nothing(media):
+    ann, _ = agent_create(
+        username="ann", password=None, display_name="Ann", capacity=2, skills=[], supervisor=False
+    )
+    client = Client()
+    client.force_login(ann.user)
+    broken = client.post(
+        "/api/uploads/", b"--x\r\nnot a part", content_type="multipart/form-data; boundary=x"
+    )
+    not_a_form = client.post("/api/uploads/", b'{"file": "x"}', content_type="application/json")
+    two = client.post(
+        "/api/uploads/",
+        {"file": [SimpleUploadedFile("a.txt", b"a"), SimpleUploadedFile("b.txt", b"b")]},
+    )
+    other_field = client.post("/api/uploads/", {"attachment": SimpleUploadedFile("a.txt", b"a")})
+    for response in (broken, not_a_form, two, other_field):
+        assert response.status_code == 400, response.content
+        assert response.json()["error"]["code"] == "invalid_payload"
+    assert not Attachment.objects.exists()
