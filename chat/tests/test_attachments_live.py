@@ -314,3 +314,16 @@ async def test_a_file_missing_from_the_storage_is_not_found(chat_server):
     # Answered before any byte is sent: a 404, not a 200 that breaks off.
     status, headers, _data = await download(chat_server, body["attachment"]["url"])
     assert (status, headers["Content-Type"]) == (404, "application/json")
+
+
+async def test_uploads_past_the_limits_are_refused_and_keep_nothing(start_chat_server):
+    server = start_chat_server(LIMIT_UPLOADS_PER_CUSTOMER="2", LIMIT_UPLOADS_PER_IP="4")
+    _carla, carla = await customer(server, "Carla")
+    _dave, dave = await customer(server, "Dave")
+    statuses = [(await upload(server, f"{i}.txt", b"note", token=carla["token"]))[0] for i in range(3)]
+    assert statuses == [201, 201, 429]
+    # Every attempt counts against the address: one more for another customer, then none.
+    assert (await upload(server, "d1.txt", b"note", token=dave["token"]))[0] == 201
+    status, body = await upload(server, "d2.txt", b"note", token=dave["token"])
+    assert (status, body["error"]["code"]) == (429, "rate_limited")
+    assert len(attachments_kept(server)) == 3
