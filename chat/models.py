@@ -70,6 +70,14 @@ class Conversation(models.Model):
         help_text=_("Messages of the customer and agents; system messages are not counted."),
     )
 
+    # Satisfaction (CSAT): the customer's rating once the conversation ended,
+    # 1 (very unhappy) to 5 (very happy), given once (`customer:rating`).
+    rating = models.PositiveSmallIntegerField(
+        _("rating"), null=True, blank=True, help_text=_("The customer's satisfaction, 1 to 5.")
+    )
+    rating_comment = models.TextField(_("rating comment"), blank=True, default="", db_default="")
+    rated_at = models.DateTimeField(_("rated at"), null=True, blank=True)
+
     class Meta:
         verbose_name = _("conversation")
         verbose_name_plural = _("conversations")
@@ -91,6 +99,10 @@ class Conversation(models.Model):
                 | Q(status="active", agent__isnull=False)
                 | Q(status="ended"),
                 name="conversation_agent_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5, status="ended"),
+                name="conversation_rating_1_to_5_when_ended",
             ),
         ]
 
