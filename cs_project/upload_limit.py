@@ -6,6 +6,11 @@ refuse a 2 GB upload after storing it. This ASGI wrapper answers
 `413 too_large` at once when `Content-Length` says the body is too big,
 and stops reading, with the same answer, when a body without one grows
 past the limit. The view checks the file's own size again.
+
+Under uvicorn (production, deploy/serve) nothing more of the body is read.
+Under Daphne (`make run`), Twisted receives a request's whole body before
+any application sees it, so there the refusal keeps the body from Django
+and the storage, not from the server's temporary buffer.
 """
 
 from __future__ import annotations

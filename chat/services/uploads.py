@@ -16,6 +16,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from ..attachments import files, images, kinds, shape
@@ -41,9 +42,11 @@ def clean_name(raw: str | None, extension: str) -> str:
 
 
 def too_large() -> ChatError:
-    megabytes = settings.UPLOAD_MAX_BYTES / (1024 * 1024)
+    """`too_large`, naming the limit in the active language's units ("10.0 MB")."""
     return ChatError(
-        TOO_LARGE, _("The file is over the limit of %(megabytes)s MB."), megabytes=f"{megabytes:g}"
+        TOO_LARGE,
+        _("The file is over the limit of %(limit)s."),
+        limit=filesizeformat(settings.UPLOAD_MAX_BYTES).replace("\xa0", " "),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from pathlib import Path
 
 import aiohttp
@@ -70,7 +71,9 @@ async def chat(server: LiveServer):
     return ann, carla, join
 
 
-async def test_an_image_from_the_customer_reaches_the_agent_without_its_location(chat_server):
+@pytest.mark.parametrize("server", ["daphne", "uvicorn"])
+async def test_an_image_from_the_customer_reaches_the_agent_without_its_location(start_chat_server, server):
+    chat_server = start_chat_server(server=server)
     ann, carla, join = await chat(chat_server)
     status, body = await upload(chat_server, "holiday.jpg", jpeg_with_location(), token=join["token"])
     assert status == 201, body
@@ -203,8 +206,9 @@ async def test_refused_uploads_keep_nothing(start_chat_server, name, data, statu
     assert attachments_kept(server) == [] and files_kept(server) == []
 
 
-async def test_a_body_over_the_limit_is_refused_before_it_is_read(start_chat_server):
-    server = start_chat_server(UPLOAD_MAX_BYTES="100000")
+@pytest.mark.parametrize("server_kind", ["daphne", "uvicorn"])
+async def test_a_body_over_the_limit_is_refused_before_it_is_read(start_chat_server, server_kind):
+    server = start_chat_server(server=server_kind, UPLOAD_MAX_BYTES="100000")
     _carla, join = await customer(server, "Carla")
 
     # 20 MB announced and streamed: the answer comes before the body is all sent.
@@ -222,6 +226,17 @@ async def test_a_body_over_the_limit_is_refused_before_it_is_read(start_chat_ser
     assert status in (413, None)
     if status == 413:
         assert answer["error"]["code"] == "too_large"
+    # With its length announced, the answer is a 413 in JSON, in the asker's language.
+    form = aiohttp.FormData()
+    form.add_field("file", b"x" * 300_000, filename="big.txt", content_type="text/plain")
+    headers = {"Authorization": f"Bearer {join['token']}", "Accept-Language": "zh-CN"}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{server.url}/api/uploads/", data=form, headers=headers) as response:
+            assert response.status == 413
+            answer = await response.json()
+    assert answer["error"]["code"] == "too_large" and re.search(
+        r"[\u3400-\u9fff]", answer["error"]["message"]
+    )
     assert attachments_kept(server) == [] and files_kept(server) == []
 
 
