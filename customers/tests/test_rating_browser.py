@@ -107,10 +107,8 @@ async def test_an_unrated_end_asks_again_after_a_reload_and_shows_refusals(brows
     await page.screenshot(path=screenshot_path("customer-rating-zh"))
 
     # Rated meanwhile (another tab): the refusal's message shows, in the page's language.
-    rated = page.evaluate(
-        """() => new Promise((resolve) => window.__chat.socket.emit("customer:rating", {score: 2}, resolve))"""
-    )
-    assert (await rated)["ok"]
+    emit = "(resolve) => window.__chat.socket.emit('customer:rating', {score: 2}, resolve)"
+    assert (await page.evaluate(f"() => new Promise({emit})"))["ok"]
     await page.click("#rating-send")
     error = page.locator("#rating-error")
     await expect(error).to_be_visible()
