@@ -95,8 +95,9 @@ class ConversationAdmin(admin.ModelAdmin):
         "assigned_at",
         "ended_at",
         "end_reason",
+        "rating",
     )
-    list_filter = ("status", "end_reason", "topic", "agent")
+    list_filter = ("status", "end_reason", "rating", "topic", "agent")
     search_fields = ("customer__name", "customer__email", "messages__text")
     readonly_fields = [f.name for f in Conversation._meta.fields]
     list_select_related = ("customer", "agent")

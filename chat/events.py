@@ -52,6 +52,17 @@ class ConversationEnded(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ConversationRated(Event):
+    """The customer rated an ended conversation; its agent (if any) is told."""
+
+    conversation_id: int
+    score: int
+    comment: str
+    customer: dict  # {id, name}
+    agent_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class ConversationTakenAway(Event):
     """The agent no longer holds the conversation (transferred or requeued)."""
 
@@ -108,6 +119,7 @@ ALL: tuple[type[Event], ...] = (
     MessageCreated,
     ConversationAssigned,
     ConversationEnded,
+    ConversationRated,
     ConversationTakenAway,
     AgentStateChanged,
     ReceiptsChanged,

@@ -174,7 +174,15 @@ def conversation_shape(c: Conversation) -> dict:
         "ended_at": iso(c.ended_at),
         "end_reason": c.end_reason,
         "unread": c.unread_count,
+        "rating": rating_shape(c),
     }
+
+
+def rating_shape(c: Conversation) -> dict | None:
+    """The customer's satisfaction rating of the conversation, or None before one."""
+    if c.rating is None:
+        return None
+    return {"score": c.rating, "comment": c.rating_comment, "rated_at": iso(c.rated_at)}
 
 
 def conversation_by_id(conversation_id: int) -> dict:

@@ -21,13 +21,14 @@ from .models import Sender
 from .realtime import connections, emit, limits, rooms, validation
 from .realtime.rooms import CUSTOMER_NS, customer_room
 from .realtime.server import after_ack, answer_unknown_events, on_event, on_message_event, sio
-from .services import endings, identity, joins, receipts
+from .services import endings, identity, joins, ratings, receipts
 
 JOIN_FIELDS = frozenset({"name", "email", "topic", "token", "last_message_id", "new_chat"})
 MESSAGE_FIELDS = frozenset({"text", "client_id", "attachment_id"})
 TYPING_FIELDS = frozenset({"is_typing"})
 READ_FIELDS = frozenset({"up_to_id"})
 FETCH_FIELDS = frozenset({"after_id", "before_id", "limit"})
+RATING_FIELDS = frozenset({"score", "comment"})
 NO_FIELDS = frozenset()
 
 
@@ -202,6 +203,18 @@ async def leave(sid, *args):
     await limits.new_conversation(state.address)
     await actions.run(endings.conversation_end_by_customer, customer_id=state.customer_id)
     return {"ok": True}
+
+
+@on_event(CUSTOMER_NS, "customer:rating")
+async def rate(sid, *args):
+    state = _joined(sid)
+    data = validation.payload(args, RATING_FIELDS)
+    score, comment = validation.rating(data)
+    # Once per conversation (`conflict` after): the socket's event bucket bounds the rest.
+    result = await actions.run(
+        ratings.conversation_rate, customer_id=state.customer_id, score=score, comment=comment
+    )
+    return {"ok": True, **result}
 
 
 @on_event(CUSTOMER_NS, "message:read")

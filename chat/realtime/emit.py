@@ -30,6 +30,7 @@ from ..events import (
     AgentStateChanged,
     ConversationAssigned,
     ConversationEnded,
+    ConversationRated,
     ConversationTakenAway,
     Event,
     InternalMessageCreated,
@@ -282,6 +283,19 @@ async def _taken_away(event: ConversationTakenAway) -> None:
     )
 
 
+async def _rated(event: ConversationRated) -> None:
+    if event.agent_id is None:
+        return  # nobody served it: nobody to tell
+    await notify_agent(
+        event.agent_id,
+        code="rated",
+        text=_("%(customer)s rated conversation #%(id)s %(score)s out of 5."),
+        params={"customer": event.customer["name"], "id": event.conversation_id, "score": event.score},
+        conversation_id=event.conversation_id,
+        extra={"score": event.score, "comment": event.comment, "customer": event.customer},
+    )
+
+
 async def notify_agent(
     agent_id: int,
     *,
@@ -290,15 +304,19 @@ async def notify_agent(
     params: dict | None = None,
     conversation_id: int | None = None,
     level: str = "info",
+    extra: dict | None = None,
 ) -> None:
     """`system:notification` to the agent's sockets; `text` (a lazy translation,
-    `%(name)s` filled from `params`) is worded in each socket's language."""
+    `%(name)s` filled from `params`) is worded in each socket's language.
+    `extra` adds the code's own fields (the same in every language)."""
 
     def payload_in(lang: str) -> dict:
         worded = str(text)
         payload = {"code": code, "text": worded % params if params else worded, "level": level}
         if conversation_id is not None:
             payload["conversation_id"] = conversation_id
+        if extra:
+            payload.update(extra)
         return payload
 
     await _per_language(TO_AGENT_NOTIFICATION, agent_room(agent_id), payload_in)
@@ -335,6 +353,7 @@ HANDLERS: dict[type[Event], Callable[[Event], Awaitable[None]]] = {
     AgentStateChanged: _agent_state,
     ReceiptsChanged: _receipts,
     ConversationTakenAway: _taken_away,
+    ConversationRated: _rated,
     InternalMessageCreated: _internal,
     QueueChanged: _queue_changed,
     SocketsRevoked: _revoked,

@@ -20,6 +20,7 @@ MAX_PAYLOAD_BYTES = 16 * 1024
 MAX_TEXT = 4000
 MAX_NAME = 80
 MAX_TOPIC = 80
+MAX_RATING_COMMENT = 1000
 MAX_HISTORY_LIMIT = 200
 CLIENT_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 AGENT_STATUSES = ("online", "busy", "offline")
@@ -196,3 +197,11 @@ def agent_status(data: dict) -> str:
     if value not in AGENT_STATUSES:
         raise ChatError(INVALID_PAYLOAD, _("`status` must be online, busy or offline."))
     return value
+
+
+def rating(data: dict) -> tuple[int, str]:
+    """`customer:rating`'s score (an integer 1 to 5; booleans are not) and comment ("" when absent)."""
+    score = data.get("score")
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+        raise ChatError(INVALID_PAYLOAD, _("`score` must be an integer from 1 to 5."))
+    return score, _optional_str(data, "comment", MAX_RATING_COMMENT) or ""

@@ -12,6 +12,7 @@ They are synchronous: the async transport calls them through
 | `queue`     | assignment, the queue, claims and transfers                  |
 | `joins`     | customers starting (in batches), resuming and reopening      |
 | `endings`   | ends, idle closes, conversations leaving an absent agent     |
+| `ratings`   | customers' satisfaction ratings of ended conversations       |
 | `receipts`  | delivered and read marks                                     |
 | `internal`  | internal chat between agents                                 |
 | `presence`  | agents' sockets, status and capacity                         |

@@ -49,6 +49,7 @@ CUSTOMER_EVENTS = (
     "customer:typing",
     "customer:disconnect",
     "message:read",
+    "customer:rating",
 )
 AGENT_EVENTS = (
     "agent:login",

@@ -73,6 +73,7 @@ ACK_TIMEOUT = 3.0
 
 TEXT_LIMIT = 4000
 NAME_LIMIT = 80
+COMMENT_LIMIT = 1000
 PAYLOAD_LIMIT = 16 * 1024
 CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 STATUSES = ("online", "busy", "offline")
@@ -138,6 +139,16 @@ def check_bool(value):
     return None if isinstance(value, bool) else INVALID
 
 
+def check_score(value):
+    return None if _is_int(value) and 1 <= value <= 5 else INVALID
+
+
+def check_comment(value):
+    if not isinstance(value, str) or len(value.strip()) > COMMENT_LIMIT or "\x00" in value:
+        return INVALID
+    return None
+
+
 def check_status(value):
     return None if isinstance(value, str) and value in STATUSES else INVALID
 
@@ -158,6 +169,7 @@ EVENTS: dict[str, dict[str, dict[str, tuple]]] = {
         "customer:typing": {"is_typing": (REQUIRED, check_bool)},
         "customer:disconnect": {},
         "message:read": {"up_to_id": (REQUIRED, check_int)},
+        "customer:rating": {"score": (REQUIRED, check_score), "comment": (OPTIONAL, check_comment)},
     },
     # In the order the properties run: the events that can take Ann's
     # conversations away (status, end, transfer) last, so that the others
@@ -203,6 +215,7 @@ SUCCESS_KEYS = {
     ("/customer", "customer:typing"): {"ok"},
     ("/customer", "customer:disconnect"): {"ok"},
     ("/customer", "message:read"): {"ok"},
+    ("/customer", "customer:rating"): {"ok", "conversation_id", "score"},
     ("/agent", "agent:login"): {"ok", "agent", "conversations", "queue", "queue_length", "agents"},
     ("/agent", "agent:status"): {"ok", "agent"},
     ("/agent", "agent:message"): {"ok", "message"},
@@ -349,6 +362,10 @@ def plausible(harness: Harness) -> dict:
         "customer_id": st.one_of(st.builds(lambda: harness.carla_id), st.integers(-1, 12)),
         "before_id": st.integers(-1, 60),
         "limit": st.integers(-1, 250),
+        "score": st.one_of(st.integers(-1, 7), st.sampled_from([True, False, "5", 4.5, 5.0])),
+        "comment": st.one_of(
+            st.text(max_size=60), st.sampled_from(["x" * 1000, " x" * 501, "é" * 1001, "\x00"])
+        ),
     }
 
 

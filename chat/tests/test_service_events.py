@@ -20,7 +20,7 @@ from chat import outbox, selectors
 from chat.errors import ChatError
 from chat.message_store import Draft, Stored, store_batch
 from chat.models import Conversation, Message
-from chat.services import endings, identity, internal, joins, presence, queue, receipts
+from chat.services import endings, identity, internal, joins, presence, queue, ratings, receipts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -226,6 +226,29 @@ def test_the_customer_ends_with_a_note_and_the_agent_is_freed():
     assert ended == ev.ConversationEnded(joined.conversation_id, "customer_left", joined.customer_id, ann)
     assert state.agent["active"] == 0
     refused(endings.conversation_end_by_customer, "conflict", customer_id=joined.customer_id)
+
+
+def test_a_rating_of_the_ended_conversation_tells_its_agent_once():
+    ann = make_agent("ann")
+    joined = start()
+    refused(ratings.conversation_rate, "not_found", customer_id=joined.customer_id, score=4, comment="")
+    announced(endings.conversation_end_by_customer, customer_id=joined.customer_id)
+    result, events = announced(
+        ratings.conversation_rate, customer_id=joined.customer_id, score=4, comment="Kind"
+    )
+    assert result == {"conversation_id": joined.conversation_id, "score": 4}
+    assert events == [
+        ev.ConversationRated(
+            conversation_id=joined.conversation_id,
+            score=4,
+            comment="Kind",
+            customer={"id": joined.customer_id, "name": "Carla"},
+            agent_id=ann,
+        )
+    ]
+    assert selectors.conversation_by_id(joined.conversation_id)["rating"]["score"] == 4
+    refused(ratings.conversation_rate, "conflict", customer_id=joined.customer_id, score=5, comment="")
+    assert Conversation.objects.get(id=joined.conversation_id).rating == 4
 
 
 def test_the_agent_ends_and_the_queue_drains_into_the_room():

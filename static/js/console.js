@@ -249,6 +249,10 @@ socket.on("session:end", (data) => {
 });
 
 socket.on("system:notification", (data) => {
+  if (data.code === "rated") {
+    ratedToast(data);
+    return;
+  }
   toast(data.text, data.level);
   if (data.code === "conversation_reassigned") {
     refresh("#conversation-list");
@@ -256,6 +260,21 @@ socket.on("system:notification", (data) => {
     if (open && Number(open.dataset.conversationId) === data.conversation_id) closePane(gettext("This conversation is no longer yours."));
   }
 });
+
+// A customer rated a chat this agent served: the server's line (in this
+// page's language), the comment below it as plain text, and the customer
+// panel reloaded if it shows that customer.
+function ratedToast(data) {
+  const box = el("div", "toast info rated", data.text);
+  if (data.comment) box.append(el("span", "toast-comment", data.comment));
+  $("#toasts").append(box);
+  setTimeout(() => box.classList.add("leaving"), 8000);
+  setTimeout(() => box.remove(), 8600);
+  const card = $("#customer-panel .customer-card");
+  if (card && data.customer && Number(card.dataset.customerId) === data.customer.id) {
+    htmx.ajax("GET", card.dataset.url, { target: "#customer-panel", swap: "innerHTML" });
+  }
+}
 
 function closePane(note) {
   state.openConversationId = null;

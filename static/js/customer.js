@@ -29,6 +29,8 @@
 //   lib/i18n.js and the page's script catalog, the server's (system messages,
 //   error messages) by connecting with auth.lang. The language switcher
 //   reloads the page in the other language; the token resumes the chat.
+// - The ended screen asks for a rating (lib/rating.js, customer:rating), or
+//   thanks for the one given (the join's Conversation.rating).
 
 import { emitWithAck, failure } from "./lib/acks.js";
 import { pageLimits } from "./lib/attachments.js";
@@ -36,6 +38,7 @@ import { el } from "./lib/dom.js";
 import { endReasonText } from "./lib/end_reasons.js";
 import { formatNumber, gettext, interpolate, ngettext, pageLanguage } from "./lib/i18n.js";
 import { newClientId } from "./lib/ids.js";
+import { RatingPanel } from "./lib/rating.js";
 import {
   advanceTicks,
   bubbleKind,
@@ -139,6 +142,9 @@ const state = {
   agentTypingTimer: null,
   waiting: new Set(), // resolvers of requests in flight
 };
+
+// The ended screen's rating form and thank-you (lib/rating.js).
+const rating = new RatingPanel(ui.ended, (payload) => request("customer:rating", payload));
 
 // A small hook for tests and debugging: the live socket and the state.
 window.__chat = {
@@ -356,6 +362,7 @@ function showStartError(error) {
 function clearWindow() {
   for (const li of ui.list.querySelectorAll("li:not(.pending)")) li.remove();
   ui.ended.classList.add("hidden");
+  rating.hide();
   ui.composer.classList.remove("hidden");
   state.agentName = null;
   setAgentTyping(null);
@@ -363,11 +370,15 @@ function clearWindow() {
   updateEmpty();
 }
 
-function setEnded(reason) {
+// `rated`: the conversation's rating (Conversation.rating), null if none yet.
+function setEnded(reason, rated = null) {
+  const already = state.status === "ended";
   state.status = "ended";
   typingSignal.stop(false);
   setAgentTyping(null);
   ui.endedText.textContent = endReasonText(reason, "customer");
+  // A second word of the same end (the ack, then session:end) keeps what is being written.
+  if (rated || !already || ui.ended.classList.contains("hidden")) rating.show(rated);
   ui.ended.classList.remove("hidden");
   ui.composer.classList.add("hidden");
   setQueue(null);
@@ -389,7 +400,7 @@ function applyConversation(conversation, queuePosition) {
   state.status = conversation.status;
   state.agentName = conversation.agent ? conversation.agent.name : null;
   if (conversation.status === "ended") {
-    setEnded(conversation.end_reason);
+    setEnded(conversation.end_reason, conversation.rating || null);
     return;
   }
   ui.ended.classList.add("hidden");
