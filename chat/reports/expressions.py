@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import FloatField, Func
+from django.db.models import FloatField, Func, IntegerField
 
 
 class Seconds(Func):
@@ -34,3 +34,24 @@ class Seconds(Func):
         end_sql, end_params = compiler.compile(end)
         start_sql, start_params = compiler.compile(start)
         return template % {"end": end_sql, "start": start_sql}, (*end_params, *start_params)
+
+
+class UtcHour(Func):
+    """The hour of day (0 to 23, UTC) of a stored datetime, as an integer.
+
+    Django's ExtractHour calls a Python function per row on SQLite; this is SQL on both.
+    """
+
+    arity = 1
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"CAST(strftime('%%H', {sql}) AS INTEGER)", params
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"CAST(EXTRACT(HOUR FROM {sql} AT TIME ZONE 'UTC') AS INTEGER)", params
+
+    def as_sql(self, compiler, connection, **extra_context):  # pragma: no cover - other backends
+        raise NotImplementedError(f"reports support SQLite and PostgreSQL, not {connection.vendor}")

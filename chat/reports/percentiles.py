@@ -45,27 +45,34 @@ def _picked(p: Fraction) -> str:
     return f"SUM(CASE WHEN i = {lo} THEN v * (1 - {frac}) WHEN i = {lo} + 1 THEN v * {frac} ELSE 0 END)"
 
 
-def percentiles_by(queryset: QuerySet, *, group: Expression, value: Expression) -> dict:
-    """{group key: {"median": s, "p90": s}} of `value` over `queryset`'s rows,
-    rows where the value is NULL left out; groups with no value are absent."""
-    inner = queryset.order_by().annotate(report_g=group, report_v=value).values_list("report_g", "report_v")
+def percentiles_by(queryset: QuerySet, *, value: Expression, groups: dict[str, Expression]) -> dict:
+    """{grouping: {group key (as text): {"median": s, "p90": s}}} of `value` over
+    `queryset`'s rows, for each named grouping, in one query (the value is
+    computed once per row). Rows whose value is NULL are left out; groups
+    with no value are absent. Keys come back as text (or None)."""
+    names = list(groups)
+    annotations = {f"report_g{n}": expression for n, expression in enumerate(groups.values())}
+    inner = queryset.order_by().annotate(**annotations, report_v=value).values_list(*annotations, "report_v")
     sql, params = inner.query.sql_with_params()
+    split = " UNION ALL ".join(
+        f"SELECT {n} AS d, CAST(report_g{n} AS VARCHAR(200)) AS g, report_v AS v FROM base"
+        " WHERE report_v IS NOT NULL"
+        for n in range(len(names))
+    )
     picks = ", ".join(f"{_picked(p)} AS {name}" for name, p in PERCENTILES.items())
     query = (
-        f"WITH base AS ({sql}), "
-        "ranked AS (SELECT report_g AS g, report_v AS v,"
-        " ROW_NUMBER() OVER (PARTITION BY report_g ORDER BY report_v) - 1 AS i,"
-        " COUNT(*) OVER (PARTITION BY report_g) AS n"
-        " FROM base WHERE report_v IS NOT NULL) "
-        f"SELECT g, {picks} FROM ranked GROUP BY g"
+        f"WITH base AS MATERIALIZED ({sql}), split AS ({split}), "
+        "ranked AS (SELECT d, g, v, ROW_NUMBER() OVER (PARTITION BY d, g ORDER BY v) - 1 AS i,"
+        " COUNT(*) OVER (PARTITION BY d, g) AS n FROM split) "
+        f"SELECT d, g, {picks} FROM ranked GROUP BY d, g"
     )
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         rows = cursor.fetchall()
-    return {
-        row[0]: {name: round(value, 3) for name, value in zip(PERCENTILES, row[1:], strict=True)}
-        for row in rows
-    }
+    out = {name: {} for name in names}
+    for d, g, *values in rows:
+        out[names[d]][g] = {name: round(v, 3) for name, v in zip(PERCENTILES, values, strict=True)}
+    return out
 
 
 EMPTY = dict.fromkeys(PERCENTILES)

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import ExtractHour
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 
 from agents.models import AgentProfile
 from chat import system_notes
 from chat.models import Conversation, EndReason, Message, Sender
 
-from .expressions import Seconds
+from .expressions import Seconds, UtcHour
 from .percentiles import EMPTY, percentiles_by
 
 # Abandoned: the customer went away before any agent took the conversation.
@@ -38,8 +37,8 @@ WAIT = Seconds(F("assigned_at"), F("created_at"))
 FIRST_RESPONSE = Seconds(FIRST_AGENT_AT, F("created_at"))
 DURATION = Seconds(F("ended_at"), F("assigned_at"))
 
-HOUR = ExtractHour("created_at", tzinfo=UTC)
-MESSAGE_HOUR = ExtractHour("conversation__created_at", tzinfo=UTC)
+HOUR = UtcHour("created_at")
+MESSAGE_HOUR = UtcHour("conversation__created_at")
 
 
 def iso(moment: datetime) -> str:
@@ -51,42 +50,62 @@ def period_conversations(since: datetime, until: datetime) -> QuerySet:
     return Conversation.objects.filter(created_at__gte=since, created_at__lt=until).order_by()
 
 
-def _counts() -> dict:
-    return {
-        "conversations": Count("id"),
-        "answered": Count("id", filter=Q(assigned_at__isnull=False)),
-        "abandoned": Count("id", filter=ABANDONED),
-        "csat_count": Count("rating"),
-        "csat_average": Avg("rating"),
-    }
+def _add(into: dict, key, **counts) -> None:
+    row = into.setdefault(key, dict.fromkeys(counts, 0))
+    for name, n in counts.items():
+        row[name] = row.get(name, 0) + (n or 0)
 
 
-def _timings(conversations: QuerySet, group) -> dict[str, dict]:
-    """{"wait_s"|"first_response_s"|"duration_s": {group key: {"median", "p90"}}}."""
-    answered = conversations.filter(assigned_at__isnull=False)
-    return {
-        "wait_s": percentiles_by(answered, group=group, value=WAIT),
-        "first_response_s": percentiles_by(conversations, group=group, value=FIRST_RESPONSE),
-        "duration_s": percentiles_by(answered.filter(ended_at__isnull=False), group=group, value=DURATION),
-    }
+def _rolled_up(rows, dimensions: dict[str, str]) -> dict[str, dict]:
+    """Rows grouped finely by the database, summed per grouping:
+    {"totals": {0: sums}, "topics": {topic: sums}, ...} (dimensions: grouping -> row key)."""
+    out = {name: {} for name in dimensions}
+    for row in rows:
+        counts = {name: value for name, value in row.items() if name.startswith("n_")}
+        for name, key in dimensions.items():
+            _add(out[name], 0 if key is None else row[key], **counts)
+    return out
 
 
-def _messages(since, until, group, senders=(Sender.CUSTOMER, Sender.AGENT), by="sender") -> dict:
-    """{(group key, `by`): count} of the period's messages of `senders`."""
+def _counts(conversations: QuerySet) -> dict[str, dict]:
+    rows = (
+        conversations.annotate(hour=HOUR)
+        .values("topic", "hour", "agent_id")
+        .annotate(
+            n_conversations=Count("id"),
+            n_answered=Count("id", filter=Q(assigned_at__isnull=False)),
+            n_abandoned=Count("id", filter=ABANDONED),
+            n_rated=Count("rating"),
+            n_rating_sum=Sum("rating"),
+        )
+    )
+    return _rolled_up(rows, {"totals": None, "topics": "topic", "hours": "hour", "agents": "agent_id"})
+
+
+def _messages(since, until) -> dict[str, dict]:
+    """Customer and agent messages, per grouping and side ("n_customer", "n_agent")."""
     rows = (
         Message.objects.filter(
-            conversation__created_at__gte=since, conversation__created_at__lt=until, sender__in=senders
+            conversation__created_at__gte=since,
+            conversation__created_at__lt=until,
+            sender__in=[Sender.CUSTOMER, Sender.AGENT],
         )
         .order_by()
-        .annotate(report_g=group)
-        .values("report_g", by)
+        .annotate(topic=F("conversation__topic"), hour=MESSAGE_HOUR)
+        .values("topic", "hour", "sender", "sender_agent_id")
         .annotate(n=Count("id"))
     )
-    return {(row["report_g"], row[by]): row["n"] for row in rows}
+    split = [
+        {**row, "n_customer": row["n"] if row["sender"] == Sender.CUSTOMER else 0,
+         "n_agent": row["n"] if row["sender"] == Sender.AGENT else 0}
+        for row in rows
+    ]  # fmt: skip
+    return _rolled_up(
+        split, {"totals": None, "topics": "topic", "hours": "hour", "agents": "sender_agent_id"}
+    )
 
 
-def _transfers(since, until, group) -> dict:
-    """{group key: count} of the period's transfer notes."""
+def _transfers(since, until) -> dict[str, dict]:
     rows = (
         Message.objects.filter(
             conversation__created_at__gte=since,
@@ -95,80 +114,54 @@ def _transfers(since, until, group) -> dict:
             system_code=system_notes.TRANSFERRED,
         )
         .order_by()
-        .annotate(report_g=group)
-        .values("report_g")
-        .annotate(n=Count("id"))
+        .annotate(topic=F("conversation__topic"), hour=MESSAGE_HOUR)
+        .values("topic", "hour")
+        .annotate(n_transfers=Count("id"))
     )
-    return {row["report_g"]: row["n"] for row in rows}
+    return _rolled_up(rows, {"totals": None, "topics": "topic", "hours": "hour"})
 
 
-def _csat(counts: dict) -> dict:
-    average = counts.get("csat_average")
-    return {"count": counts.get("csat_count", 0), "average": None if average is None else round(average, 3)}
-
-
-def _blocks(since, until, group, message_group) -> dict:
-    """{group key: the totals' figures for that group}, for the groups that have conversations."""
-    conversations = period_conversations(since, until)
-    counts = {
-        row["report_g"]: row
-        for row in conversations.annotate(report_g=group).values("report_g").annotate(**_counts())
-    }
-    timings = _timings(conversations, group)
-    messages = _messages(since, until, message_group)
-    transfers = _transfers(since, until, message_group)
+def _timings(conversations: QuerySet) -> dict[str, dict]:
+    """{"wait_s"|...: {grouping: {key as text: {"median", "p90"}}}}."""
+    groups = {"totals": Value(0), "topics": F("topic"), "hours": HOUR}
+    answered = conversations.filter(assigned_at__isnull=False)
+    ended = answered.filter(ended_at__isnull=False)
     return {
-        key: {
-            "conversations": row["conversations"],
-            "answered": row["answered"],
-            "abandoned": row["abandoned"],
-            "transfers": transfers.get(key, 0),
-            "messages": {
-                "customer": messages.get((key, Sender.CUSTOMER), 0),
-                "agent": messages.get((key, Sender.AGENT), 0),
-            },
-            "wait_s": timings["wait_s"].get(key, EMPTY).copy(),
-            "first_response_s": timings["first_response_s"].get(key, EMPTY).copy(),
-            "duration_s": timings["duration_s"].get(key, EMPTY).copy(),
-            "csat": _csat(row),
-        }
-        for key, row in counts.items()
-        if row["conversations"]
+        "wait_s": percentiles_by(answered, value=WAIT, groups=groups),
+        "first_response_s": percentiles_by(
+            conversations, value=FIRST_RESPONSE, groups={**groups, "agents": FIRST_AGENT_ID}
+        ),
+        "duration_s": percentiles_by(ended, value=DURATION, groups={**groups, "agents": F("agent_id")}),
     }
 
 
-def _agents(since, until) -> list[dict]:
-    """Per agent: the conversations it held last (count, duration, CSAT), the
-    first responses it gave, and its own messages."""
-    conversations = period_conversations(since, until)
-    counts = {
-        row["agent_id"]: row
-        for row in conversations.filter(agent__isnull=False)
-        .values("agent_id")
-        .annotate(conversations=Count("id"), csat_count=Count("rating"), csat_average=Avg("rating"))
+def _text(key) -> str | None:
+    """A group key as percentiles_by gives it back (text)."""
+    if key is None:
+        return None
+    if isinstance(key, int):
+        return str(key)
+    return key
+
+
+def _csat(row: dict) -> dict:
+    rated = row.get("n_rated", 0)
+    return {"count": rated, "average": round(row["n_rating_sum"] / rated, 3) if rated else None}
+
+
+def _figures(grouping: str, key, counts, messages, transfers, timings) -> dict:
+    row = counts[grouping].get(key, {})
+    sent = messages[grouping].get(key, {})
+    text = _text(key)
+    return {
+        "conversations": row.get("n_conversations", 0),
+        "answered": row.get("n_answered", 0),
+        "abandoned": row.get("n_abandoned", 0),
+        "transfers": transfers[grouping].get(key, {}).get("n_transfers", 0),
+        "messages": {"customer": sent.get("n_customer", 0), "agent": sent.get("n_agent", 0)},
+        **{name: timings[name][grouping].get(text, EMPTY).copy() for name in timings},
+        "csat": _csat(row),
     }
-    first = percentiles_by(conversations, group=FIRST_AGENT_ID, value=FIRST_RESPONSE)
-    answered = conversations.filter(assigned_at__isnull=False, ended_at__isnull=False, agent__isnull=False)
-    duration = percentiles_by(answered, group=F("agent_id"), value=DURATION)
-    messages = {
-        agent: n
-        for (_, agent), n in _messages(since, until, Value(0), (Sender.AGENT,), "sender_agent_id").items()
-        if agent is not None
-    }
-    ids = (set(counts) | set(first) | set(messages)) - {None}
-    names = dict(AgentProfile.objects.filter(id__in=ids).values_list("id", "display_name"))
-    return [
-        {
-            "id": agent,
-            "name": names.get(agent, ""),
-            "conversations": counts.get(agent, {}).get("conversations", 0),
-            "first_response_s": first.get(agent, EMPTY).copy(),
-            "duration_s": duration.get(agent, EMPTY).copy(),
-            "messages": messages.get(agent, 0),
-            "csat": _csat(counts.get(agent, {})),
-        }
-        for agent in sorted(ids, key=lambda agent: (names.get(agent, "").casefold(), agent))
-    ]
 
 
 def report(*, since: datetime, until: datetime) -> dict:
@@ -176,32 +169,52 @@ def report(*, since: datetime, until: datetime) -> dict:
 
     `topics` lists the topics that have conversations (a conversation without
     a topic under `"topic": null`), by name; `hours` all 24 UTC hours of the
-    conversations' start, 0 to 23, empty hours with zeros and nulls.
+    conversations' start, 0 to 23, empty hours with zeros and nulls. Agents:
+    see `_agent`.
     """
-    totals = _blocks(since, until, Value(0), Value(0)).get(0) or _empty()
-    topics = _blocks(since, until, F("topic"), F("conversation__topic"))
-    hours = _blocks(since, until, HOUR, MESSAGE_HOUR)
+    conversations = period_conversations(since, until)
+    counts = _counts(conversations)
+    messages = _messages(since, until)
+    transfers = _transfers(since, until)
+    timings = _timings(conversations)
+    # Hours come back from the database as numbers; percentiles' keys as text.
+    for name in timings:
+        timings[name]["hours"] = {_text(int(float(k))): v for k, v in timings[name]["hours"].items()}
+        if "agents" in timings[name]:
+            timings[name]["agents"] = {
+                _text(int(float(k))): v for k, v in timings[name]["agents"].items() if k
+            }
+    for part in (counts, messages, transfers):
+        part["hours"] = {int(k): v for k, v in part["hours"].items() if k is not None}
+    figures = {"counts": counts, "messages": messages, "transfers": transfers, "timings": timings}
+    topics = sorted(counts["topics"], key=lambda topic: (topic is not None, topic or ""))
+    agent_ids = (
+        set(counts["agents"]) | set(messages["agents"]) | set(map(int, timings["first_response_s"]["agents"]))
+    ) - {None}
+    names = dict(AgentProfile.objects.filter(id__in=agent_ids).values_list("id", "display_name"))
     return {
         "period": {"since": iso(since), "until": iso(until)},
-        "totals": totals,
-        "agents": _agents(since, until),
-        "topics": [
-            {"topic": topic, **topics[topic]}
-            for topic in sorted(topics, key=lambda topic: (topic is not None, topic or ""))
+        "totals": _figures("totals", 0, **figures),
+        "agents": [
+            _agent(agent, names.get(agent, ""), **figures)
+            for agent in sorted(agent_ids, key=lambda agent: (names.get(agent, "").casefold(), agent))
         ],
-        "hours": [{"hour": hour, **(hours.get(hour) or _empty())} for hour in range(24)],
+        "topics": [{"topic": topic, **_figures("topics", topic, **figures)} for topic in topics],
+        "hours": [{"hour": hour, **_figures("hours", hour, **figures)} for hour in range(24)],
     }
 
 
-def _empty() -> dict:
+def _agent(agent: int, name: str, counts, messages, transfers, timings) -> dict:
+    """One agent: the conversations it held last (count, duration, CSAT: the
+    agent of the conversation when it ended), the first responses it gave
+    (the sender of the conversation's first agent message) and its own messages."""
+    row = counts["agents"].get(agent, {})
     return {
-        "conversations": 0,
-        "answered": 0,
-        "abandoned": 0,
-        "transfers": 0,
-        "messages": {"customer": 0, "agent": 0},
-        "wait_s": EMPTY,
-        "first_response_s": EMPTY,
-        "duration_s": EMPTY,
-        "csat": {"count": 0, "average": None},
+        "id": agent,
+        "name": name,
+        "conversations": row.get("n_conversations", 0),
+        "first_response_s": timings["first_response_s"]["agents"].get(str(agent), EMPTY).copy(),
+        "duration_s": timings["duration_s"]["agents"].get(str(agent), EMPTY).copy(),
+        "messages": messages["agents"].get(agent, {}).get("n_agent", 0),
+        "csat": _csat(row),
     }
