@@ -55,3 +55,22 @@ class UtcHour(Func):
 
     def as_sql(self, compiler, connection, **extra_context):  # pragma: no cover - other backends
         raise NotImplementedError(f"reports support SQLite and PostgreSQL, not {connection.vendor}")
+
+
+class MessageCount(Func):
+    """How many messages of one sender a conversation has (its id given): a
+    count on the index (conversation, sender, status), no row read."""
+
+    output_field = IntegerField()
+
+    def __init__(self, conversation_id, *, sender: str):
+        super().__init__(conversation_id)
+        self.sender = sender
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        table = connection.ops.quote_name("chat_message")
+        return (
+            f"(SELECT COUNT(*) FROM {table} WHERE {table}.conversation_id = {sql} AND {table}.sender = %s)",
+            (*params, self.sender),
+        )

@@ -37,41 +37,63 @@ def percentile(values: list[float], p: Fraction | float) -> float | None:
     return ordered[lo] * (1 - frac) + ordered[lo + 1] * frac
 
 
-def _picked(p: Fraction) -> str:
-    """SQL for one percentile over `ranked` rows (i: 0-based rank, n: group size, v)."""
+def _lo(p: Fraction, n: str) -> str:
+    """SQL: floor((n - 1) * p), in integers."""
+    return f"((({n} - 1) * {p.numerator}) / {p.denominator})"
+
+
+def _picked(p: Fraction, i: str) -> str:
+    """SQL for one percentile over ranked rows (`i`: 0-based rank, n: group size, v: value)."""
     num, den = p.numerator, p.denominator
-    lo = f"(((n - 1) * {num}) / {den})"
+    lo = _lo(p, "n")
     frac = f"(CAST((n - 1) * {num} - {lo} * {den} AS DOUBLE PRECISION) / {den})"
-    return f"SUM(CASE WHEN i = {lo} THEN v * (1 - {frac}) WHEN i = {lo} + 1 THEN v * {frac} ELSE 0 END)"
+    return f"SUM(CASE WHEN {i} = {lo} THEN v * (1 - {frac}) WHEN {i} = {lo} + 1 THEN v * {frac} ELSE 0 END)"
+
+
+def _key(sql: str) -> str:
+    """A group key as text that NULL cannot collide with: 'k<key>', or 'n' for NULL."""
+    return f"COALESCE('k' || CAST({sql} AS VARCHAR(200)), 'n')"
 
 
 def percentiles_by(queryset: QuerySet, *, value: Expression, groups: dict[str, Expression]) -> dict:
     """{grouping: {group key (as text): {"median": s, "p90": s}}} of `value` over
-    `queryset`'s rows, for each named grouping, in one query (the value is
-    computed once per row). Rows whose value is NULL are left out; groups
-    with no value are absent. Keys come back as text (or None)."""
+    `queryset`'s rows, for each named grouping, in one query: the rows and
+    their value are read once, then ranked once per grouping (one window
+    each). Rows whose value is NULL are left out; groups with no value are
+    absent. Keys come back as text (None for NULL)."""
     names = list(groups)
     annotations = {f"report_g{n}": expression for n, expression in enumerate(groups.values())}
     inner = queryset.order_by().annotate(**annotations, report_v=value).values_list(*annotations, "report_v")
     sql, params = inner.query.sql_with_params()
-    split = " UNION ALL ".join(
-        f"SELECT {n} AS d, CAST(report_g{n} AS VARCHAR(200)) AS g, report_v AS v FROM base"
-        " WHERE report_v IS NOT NULL"
+    keys = ", ".join(f"{_key(f'report_g{n}')} AS g{n}" for n in range(len(names)))
+    # Per grouping one window: the rank and the group's size share its sort.
+    ranks = ", ".join(
+        f"ROW_NUMBER() OVER w{n} - 1 AS i{n},"
+        f" COUNT(*) OVER (w{n} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n{n}"
         for n in range(len(names))
     )
-    picks = ", ".join(f"{_picked(p)} AS {name}" for name, p in PERCENTILES.items())
+    windows = ", ".join(f"w{n} AS (PARTITION BY g{n} ORDER BY v)" for n in range(len(names)))
+    # Only the rows on either side of a percentile's position are kept, then summed.
+    near = " UNION ALL ".join(
+        f"SELECT {n} AS d, g{n} AS g, i{n} AS i, n{n} AS n, v FROM ranked WHERE "
+        + " OR ".join(f"i{n} - {_lo(p, f'n{n}')} IN (0, 1)" for p in PERCENTILES.values())
+        for n in range(len(names))
+    )
+    picks = ", ".join(f"{_picked(p, 'i')} AS {name}" for name, p in PERCENTILES.items())
     query = (
-        f"WITH base AS MATERIALIZED ({sql}), split AS ({split}), "
-        "ranked AS (SELECT d, g, v, ROW_NUMBER() OVER (PARTITION BY d, g ORDER BY v) - 1 AS i,"
-        " COUNT(*) OVER (PARTITION BY d, g) AS n FROM split) "
-        f"SELECT d, g, {picks} FROM ranked GROUP BY d, g"
+        f"WITH base AS MATERIALIZED ({sql}), "
+        f"keyed AS (SELECT {keys}, report_v AS v FROM base WHERE report_v IS NOT NULL), "
+        f"ranked AS MATERIALIZED (SELECT keyed.*, {ranks} FROM keyed WINDOW {windows}), "
+        f"near AS ({near}) "
+        f"SELECT d, g, {picks} FROM near GROUP BY d, g"
     )
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         rows = cursor.fetchall()
     out = {name: {} for name in names}
     for d, g, *values in rows:
-        out[names[d]][g] = {name: round(v, 3) for name, v in zip(PERCENTILES, values, strict=True)}
+        key = None if g == "n" else g[1:]
+        out[names[d]][key] = {name: round(v, 3) for name, v in zip(PERCENTILES, values, strict=True)}
     return out
 
 

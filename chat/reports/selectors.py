@@ -15,7 +15,7 @@ from agents.models import AgentProfile
 from chat import system_notes
 from chat.models import Conversation, EndReason, Message, Sender
 
-from .expressions import Seconds, UtcHour
+from .expressions import MessageCount, Seconds, UtcHour
 from .percentiles import EMPTY, percentiles_by
 
 # Abandoned: the customer went away before any agent took the conversation.
@@ -29,6 +29,8 @@ ABANDONED = Q(
     end_reason__in=[EndReason.CUSTOMER_LEFT, EndReason.CUSTOMER_IDLE],
 )
 
+# The conversation's first agent message: its agent message with the
+# smallest id (ids are the conversation's order), on msg_conv_id_idx.
 _first_agent_message = Message.objects.filter(conversation=OuterRef("pk"), sender=Sender.AGENT).order_by("id")
 FIRST_AGENT_AT = Subquery(_first_agent_message.values("created_at")[:1])
 FIRST_AGENT_ID = Subquery(_first_agent_message.values("sender_agent_id")[:1])
@@ -67,6 +69,11 @@ def _rolled_up(rows, dimensions: dict[str, str]) -> dict[str, dict]:
     return out
 
 
+def _message_count(sender: str) -> MessageCount:
+    """A conversation's messages from `sender`: counted on the index (conversation, sender, status)."""
+    return MessageCount(F("id"), sender=sender)
+
+
 def _counts(conversations: QuerySet) -> dict[str, dict]:
     rows = (
         conversations.annotate(hour=HOUR)
@@ -77,32 +84,27 @@ def _counts(conversations: QuerySet) -> dict[str, dict]:
             n_abandoned=Count("id", filter=ABANDONED),
             n_rated=Count("rating"),
             n_rating_sum=Sum("rating"),
+            n_customer=Sum(_message_count(Sender.CUSTOMER)),
+            n_agent=Sum(_message_count(Sender.AGENT)),
         )
     )
     return _rolled_up(rows, {"totals": None, "topics": "topic", "hours": "hour", "agents": "agent_id"})
 
 
-def _messages(since, until) -> dict[str, dict]:
-    """Customer and agent messages, per grouping and side ("n_customer", "n_agent")."""
+def _agent_messages(since, until) -> dict[int, int]:
+    """{agent id: its own messages in the period's conversations}."""
     rows = (
         Message.objects.filter(
             conversation__created_at__gte=since,
             conversation__created_at__lt=until,
-            sender__in=[Sender.CUSTOMER, Sender.AGENT],
+            sender=Sender.AGENT,
+            sender_agent__isnull=False,
         )
         .order_by()
-        .annotate(topic=F("conversation__topic"), hour=MESSAGE_HOUR)
-        .values("topic", "hour", "sender", "sender_agent_id")
+        .values("sender_agent_id")
         .annotate(n=Count("id"))
     )
-    split = [
-        {**row, "n_customer": row["n"] if row["sender"] == Sender.CUSTOMER else 0,
-         "n_agent": row["n"] if row["sender"] == Sender.AGENT else 0}
-        for row in rows
-    ]  # fmt: skip
-    return _rolled_up(
-        split, {"totals": None, "topics": "topic", "hours": "hour", "agents": "sender_agent_id"}
-    )
+    return {row["sender_agent_id"]: row["n"] for row in rows}
 
 
 def _transfers(since, until) -> dict[str, dict]:
@@ -151,14 +153,13 @@ def _csat(row: dict) -> dict:
 
 def _figures(grouping: str, key, counts, messages, transfers, timings) -> dict:
     row = counts[grouping].get(key, {})
-    sent = messages[grouping].get(key, {})
     text = _text(key)
     return {
         "conversations": row.get("n_conversations", 0),
         "answered": row.get("n_answered", 0),
         "abandoned": row.get("n_abandoned", 0),
         "transfers": transfers[grouping].get(key, {}).get("n_transfers", 0),
-        "messages": {"customer": sent.get("n_customer", 0), "agent": sent.get("n_agent", 0)},
+        "messages": {"customer": row.get("n_customer", 0), "agent": row.get("n_agent", 0)},
         **{name: timings[name][grouping].get(text, EMPTY).copy() for name in timings},
         "csat": _csat(row),
     }
@@ -174,7 +175,7 @@ def report(*, since: datetime, until: datetime) -> dict:
     """
     conversations = period_conversations(since, until)
     counts = _counts(conversations)
-    messages = _messages(since, until)
+    messages = _agent_messages(since, until)
     transfers = _transfers(since, until)
     timings = _timings(conversations)
     # Hours come back from the database as numbers; percentiles' keys as text.
@@ -184,12 +185,12 @@ def report(*, since: datetime, until: datetime) -> dict:
             timings[name]["agents"] = {
                 _text(int(float(k))): v for k, v in timings[name]["agents"].items() if k
             }
-    for part in (counts, messages, transfers):
+    for part in (counts, transfers):
         part["hours"] = {int(k): v for k, v in part["hours"].items() if k is not None}
     figures = {"counts": counts, "messages": messages, "transfers": transfers, "timings": timings}
     topics = sorted(counts["topics"], key=lambda topic: (topic is not None, topic or ""))
     agent_ids = (
-        set(counts["agents"]) | set(messages["agents"]) | set(map(int, timings["first_response_s"]["agents"]))
+        set(counts["agents"]) | set(messages) | set(map(int, timings["first_response_s"]["agents"]))
     ) - {None}
     names = dict(AgentProfile.objects.filter(id__in=agent_ids).values_list("id", "display_name"))
     return {
@@ -215,6 +216,6 @@ def _agent(agent: int, name: str, counts, messages, transfers, timings) -> dict:
         "conversations": row.get("n_conversations", 0),
         "first_response_s": timings["first_response_s"]["agents"].get(str(agent), EMPTY).copy(),
         "duration_s": timings["duration_s"]["agents"].get(str(agent), EMPTY).copy(),
-        "messages": messages["agents"].get(agent, {}).get("n_agent", 0),
+        "messages": messages.get(agent, 0),
         "csat": _csat(row),
     }
