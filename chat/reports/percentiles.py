@@ -59,32 +59,29 @@ def percentiles_by(queryset: QuerySet, *, value: Expression, groups: dict[str, E
     """{grouping: {group key (as text): {"median": s, "p90": s}}} of `value` over
     `queryset`'s rows, for each named grouping, in one query: the rows and
     their value are read once, then ranked once per grouping (one window
-    each). Rows whose value is NULL are left out; groups with no value are
+    each, over the key and the value only). Rows whose value is NULL are left out; groups with no value are
     absent. Keys come back as text (None for NULL)."""
     names = list(groups)
     annotations = {f"report_g{n}": expression for n, expression in enumerate(groups.values())}
     inner = queryset.order_by().annotate(**annotations, report_v=value).values_list(*annotations, "report_v")
     sql, params = inner.query.sql_with_params()
-    keys = ", ".join(f"{_key(f'report_g{n}')} AS g{n}" for n in range(len(names)))
-    # Per grouping one window: the rank and the group's size share its sort.
-    ranks = ", ".join(
-        f"ROW_NUMBER() OVER w{n} - 1 AS i{n},"
-        f" COUNT(*) OVER (w{n} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n{n}"
-        for n in range(len(names))
+    count = len(names)
+    # Per grouping one narrow window (key, value): the rank and the group's
+    # size share its sort. Only the rows on either side of a percentile's
+    # position are kept (a few per group), keyed as text, then summed.
+    ranked = ", ".join(
+        f"r{n} AS (SELECT report_g{n} AS g, report_v AS v, ROW_NUMBER() OVER w - 1 AS i,"
+        " COUNT(*) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n"
+        f" FROM base WHERE report_v IS NOT NULL WINDOW w AS (PARTITION BY report_g{n} ORDER BY report_v))"
+        for n in range(count)
     )
-    windows = ", ".join(f"w{n} AS (PARTITION BY g{n} ORDER BY v)" for n in range(len(names)))
-    # Only the rows on either side of a percentile's position are kept, then summed.
+    near_rows = " OR ".join(f"i - {_lo(p, 'n')} IN (0, 1)" for p in PERCENTILES.values())
     near = " UNION ALL ".join(
-        f"SELECT {n} AS d, g{n} AS g, i{n} AS i, n{n} AS n, v FROM ranked WHERE "
-        + " OR ".join(f"i{n} - {_lo(p, f'n{n}')} IN (0, 1)" for p in PERCENTILES.values())
-        for n in range(len(names))
+        f"SELECT {n} AS d, {_key('g')} AS g, i, n, v FROM r{n} WHERE {near_rows}" for n in range(count)
     )
     picks = ", ".join(f"{_picked(p, 'i')} AS {name}" for name, p in PERCENTILES.items())
     query = (
-        f"WITH base AS MATERIALIZED ({sql}), "
-        f"keyed AS (SELECT {keys}, report_v AS v FROM base WHERE report_v IS NOT NULL), "
-        f"ranked AS MATERIALIZED (SELECT keyed.*, {ranks} FROM keyed WINDOW {windows}), "
-        f"near AS ({near}) "
+        f"WITH base AS MATERIALIZED ({sql}), {ranked}, near AS ({near}) "
         f"SELECT d, g, {picks} FROM near GROUP BY d, g"
     )
     with connection.cursor() as cursor:
