@@ -1,4 +1,7 @@
-"""`manage.py seed_demo`: a realistic history of ended conversations, for reports and demos."""
+"""`manage.py seed_demo`: a realistic history of ended conversations, for reports and demos.
+
+In `agents` because it may create agents (agents.services); `agents` depends on `chat`, not back.
+"""
 
 from __future__ import annotations
 
