@@ -6,12 +6,15 @@ with lo = floor(h), it is v[lo] + (h - lo) * (v[lo + 1] - v[lo]) (linear
 interpolation between the two closest ranks; just v[lo] when h is whole).
 One value: that value. No value: no entry.
 
-SQLite has no percentile function, so both backends run the same query:
+SQLite has no percentile function, so both databases run the same query:
 window functions number each group's sorted values (ROW_NUMBER, COUNT), and
-one aggregate keeps the two rows around h, weighted. The position is
-computed in integers (p as a fraction num/den), so no floor() is needed
-and the weights are exactly the same on both. Results are rounded to the
-millisecond, the precision of the values (`expressions.Seconds`).
+one aggregate keeps the two rows around h, weighted. Everything is in
+integers, so both give exactly the same result: the values are whole
+milliseconds (`expressions.Seconds`), p is a fraction num/den, and the sum
+is den times the percentile in milliseconds, which Python divides exactly
+and rounds to the millisecond (half to even). PostgreSQL's own
+percentile_cont interpolates in floating point and can round the other way
+at a half millisecond.
 """
 
 from __future__ import annotations
@@ -43,11 +46,20 @@ def _lo(p: Fraction, n: str) -> str:
 
 
 def _picked(p: Fraction, i: str) -> str:
-    """SQL for one percentile over ranked rows (`i`: 0-based rank, n: group size, v: value)."""
+    """SQL for den times one percentile, in whole milliseconds, over ranked rows
+    (`i`: 0-based rank, n: group size, ms: the value in milliseconds)."""
     num, den = p.numerator, p.denominator
     lo = _lo(p, "n")
-    frac = f"(CAST((n - 1) * {num} - {lo} * {den} AS DOUBLE PRECISION) / {den})"
-    return f"SUM(CASE WHEN {i} = {lo} THEN v * (1 - {frac}) WHEN {i} = {lo} + 1 THEN v * {frac} ELSE 0 END)"
+    rest = f"((n - 1) * {num} - {lo} * {den})"  # (h - lo) * den
+    return (
+        f"SUM(CASE WHEN {i} = {lo} THEN ms * ({den} - {rest})"
+        f" WHEN {i} = {lo} + 1 THEN ms * {rest} ELSE 0 END)"
+    )
+
+
+def _seconds(total: int, p: Fraction) -> float:
+    """The percentile in seconds from den times it in milliseconds, to the millisecond."""
+    return float(round(Fraction(int(total), p.denominator * 1000), 3))
 
 
 def _key(sql: str) -> str:
@@ -77,7 +89,9 @@ def percentiles_by(queryset: QuerySet, *, value: Expression, groups: dict[str, E
     )
     near_rows = " OR ".join(f"i - {_lo(p, 'n')} IN (0, 1)" for p in PERCENTILES.values())
     near = " UNION ALL ".join(
-        f"SELECT {n} AS d, {_key('g')} AS g, i, n, v FROM r{n} WHERE {near_rows}" for n in range(count)
+        f"SELECT {n} AS d, {_key('g')} AS g, i, n, CAST(ROUND(v * 1000) AS BIGINT) AS ms FROM r{n}"
+        f" WHERE {near_rows}"
+        for n in range(count)
     )
     picks = ", ".join(f"{_picked(p, 'i')} AS {name}" for name, p in PERCENTILES.items())
     query = (
@@ -90,7 +104,9 @@ def percentiles_by(queryset: QuerySet, *, value: Expression, groups: dict[str, E
     out = {name: {} for name in names}
     for d, g, *values in rows:
         key = None if g == "n" else g[1:]
-        out[names[d]][key] = {name: round(v, 3) for name, v in zip(PERCENTILES, values, strict=True)}
+        out[names[d]][key] = {
+            name: _seconds(total, p) for (name, p), total in zip(PERCENTILES.items(), values, strict=True)
+        }
     return out
 
 

@@ -160,7 +160,13 @@ ids = report_data.build()
 out = StringIO()
 args = ["--since", report_data.SINCE, "--until", report_data.UNTIL, "--format", "json"]
 call_command("report", *args, stdout=out)
-print(json.dumps({"ids": ids, "report": json.loads(out.getvalue())}))
+hand = json.loads(out.getvalue())
+# And a seeded history (the same on every database for the same seed).
+seed = ["--conversations", "1500", "--days", "3", "--seed", "7", "--force"]
+call_command("seed_demo", *seed, stdout=StringIO())
+out = StringIO()
+call_command("report", "--since", "2000-01-01", "--until", "2100-01-01", "--format", "json", stdout=out)
+print(json.dumps({"ids": ids, "report": hand, "seeded": json.loads(out.getvalue())}))
 """
 
 
@@ -189,3 +195,6 @@ def test_postgresql_gives_the_same_figures_as_sqlite(tmp_path):
     on_sqlite = _run(base_env(tmp_path / "db.sqlite3"))
     assert on_postgres["report"] == _expected_json(on_postgres["ids"])
     assert on_sqlite["report"] == _expected_json(on_sqlite["ids"])
+    seeded = on_sqlite["seeded"]
+    assert seeded["totals"]["conversations"] == 1505 and seeded["totals"]["wait_s"]["p90"] > 0
+    assert on_postgres["seeded"] == seeded
