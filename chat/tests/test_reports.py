@@ -198,3 +198,12 @@ def test_postgresql_gives_the_same_figures_as_sqlite(tmp_path):
     seeded = on_sqlite["seeded"]
     assert seeded["totals"]["conversations"] == 1505 and seeded["totals"]["wait_s"]["p90"] > 0
     assert on_postgres["seeded"] == seeded
+
+
+@pytest.mark.parametrize(
+    ("app", "name", "text"), [("chat", "report", "ISO 8601"), ("agents", "seed_demo", "--force")]
+)
+def test_help_is_translatable_text(app, name, text):
+    from django.core.management import load_command_class
+
+    assert text in load_command_class(app, name).create_parser("manage.py", name).format_help()

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from agents.models import AgentProfile
@@ -50,18 +51,23 @@ class Command(BaseCommand):
         "DEBUG only, unless --force."
     )
 
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        # argparse needs text: the help in the active language.
+        self.help = str(self.help)
+        return super().create_parser(prog_name, subcommand, **kwargs)
+
     def add_arguments(self, parser):
         parser.add_argument(
-            "--conversations", type=int, default=2000, help=_("How many conversations (2000).")
+            "--conversations", type=int, default=2000, help=gettext("How many conversations (2000).")
         )
         parser.add_argument(
-            "--days", type=int, default=14, help=_("Spread over this many days up to now (14).")
+            "--days", type=int, default=14, help=gettext("Spread over this many days up to now (14).")
         )
         parser.add_argument(
-            "--seed", type=int, default=None, help=_("Random seed, for the same history again.")
+            "--seed", type=int, default=None, help=gettext("Random seed, for the same history again.")
         )
         parser.add_argument(
-            "--force", action="store_true", help=_("Run with DEBUG off too (the data is made up).")
+            "--force", action="store_true", help=gettext("Run with DEBUG off too (the data is made up).")
         )
 
     def handle(self, *args, conversations, days, seed, force, **options):

@@ -6,6 +6,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chat.reports import render, report
@@ -19,22 +20,30 @@ class Command(BaseCommand):
         "and satisfaction, in total and per agent, topic and hour (UTC). Default period: yesterday, UTC."
     )
 
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        # argparse needs text: the help in the active language.
+        self.help = str(self.help)
+        return super().create_parser(prog_name, subcommand, **kwargs)
+
     def add_arguments(self, parser):
         parser.add_argument(
             "--since",
-            help=_(
+            help=gettext(
                 "Start of the period, included: an ISO 8601 date or date and time, UTC unless it has an"
                 " offset (default: one day before --until)."
             ),
         )
         parser.add_argument(
             "--until",
-            help=_(
+            help=gettext(
                 "End of the period, excluded: an ISO 8601 date or date and time (default: today 00:00 UTC)."
             ),
         )
         parser.add_argument(
-            "--format", choices=["table", "json", "csv"], default="table", help=_("Output format (table).")
+            "--format",
+            choices=["table", "json", "csv"],
+            default="table",
+            help=gettext("Output format (table)."),
         )
 
     def handle(self, *args, since=None, until=None, format="table", **options):
