@@ -86,6 +86,8 @@ class Conversation(models.Model):
             models.Index(fields=["status", "queue_order"], name="conv_queue_idx"),
             models.Index(fields=["agent", "status"], name="conv_agent_status_idx"),
             models.Index(fields=["customer", "status"], name="conv_customer_status_idx"),
+            # Reports: the conversations started in a period.
+            models.Index(fields=["created_at"], name="conv_created_idx"),
         ]
         constraints = [
             # One open conversation per customer, enforced by the database.
