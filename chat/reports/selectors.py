@@ -91,12 +91,16 @@ def _counts(conversations: QuerySet) -> dict[str, dict]:
     return _rolled_up(rows, {"totals": None, "topics": "topic", "hours": "hour", "agents": "agent_id"})
 
 
+def _period_messages(since, until):
+    """The messages of the conversations started in the period."""
+    return Message.objects.filter(conversation__created_at__gte=since, conversation__created_at__lt=until)
+
+
 def _agent_messages(since, until) -> dict[int, int]:
     """{agent id: its own messages in the period's conversations}."""
     rows = (
-        Message.objects.filter(
-            conversation__created_at__gte=since,
-            conversation__created_at__lt=until,
+        _period_messages(since, until)
+        .filter(
             sender=Sender.AGENT,
             sender_agent__isnull=False,
         )
@@ -109,9 +113,8 @@ def _agent_messages(since, until) -> dict[int, int]:
 
 def _transfers(since, until) -> dict[str, dict]:
     rows = (
-        Message.objects.filter(
-            conversation__created_at__gte=since,
-            conversation__created_at__lt=until,
+        _period_messages(since, until)
+        .filter(
             sender=Sender.SYSTEM,
             system_code=system_notes.TRANSFERRED,
         )

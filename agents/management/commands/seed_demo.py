@@ -9,7 +9,7 @@ import random
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.utils import timezone
@@ -20,6 +20,7 @@ from agents.models import AgentProfile
 from agents.services import agent_create
 from chat import system_notes
 from chat.models import Conversation, EndReason, Message
+from cs_project.commands import TranslatedCommand
 from customers.models import Customer, new_token_key
 
 BATCH = 5000
@@ -44,17 +45,12 @@ MESSAGE_COLUMNS = (
 )
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = _(
         "Fill the database with a realistic history for reports: ended conversations over the last "
         "--days days, with waits, first responses, abandoned waits, transfers and ratings. "
         "DEBUG only, unless --force."
     )
-
-    def create_parser(self, prog_name, subcommand, **kwargs):
-        # argparse needs text: the help in the active language.
-        self.help = str(self.help)
-        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser):
         parser.add_argument(

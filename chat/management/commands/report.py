@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chat.reports import render, report
 from chat.reports.periods import PeriodError, period
+from cs_project.commands import TranslatedCommand
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = _(
         "Report on the conversations started in a period: how many were answered or abandoned, "
         "waits, first responses and durations (median and 90th percentile), messages, transfers "
         "and satisfaction, in total and per agent, topic and hour (UTC). Default period: yesterday, UTC."
     )
-
-    def create_parser(self, prog_name, subcommand, **kwargs):
-        # argparse needs text: the help in the active language.
-        self.help = str(self.help)
-        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser):
         parser.add_argument(
