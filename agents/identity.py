@@ -51,12 +51,11 @@ def agent_from_credentials(
     rotation those of the old token. The language is the one chosen in the
     console (blank: none chosen).
     """
-    agents = AgentProfile.objects.filter(user__is_active=True)
+    agents = AgentProfile.objects.active()
     agent = credential = None
     if token:
-        hashed = hash_token(token)
-        agent = agents.filter(api_token_hash=hashed).first()
-        credential = token_credential(hashed)
+        agent = agents.with_api_token(token).first()
+        credential = token_credential(hash_token(token))
     elif cookie_header:
         key = _session_key(cookie_header)
         user_id = _user_id_from_session(key) if key else None
@@ -67,4 +66,4 @@ def agent_from_credentials(
 
 def agent_is_active(agent_id: int) -> bool:
     """Whether the agent's user may still act (deactivated users may not)."""
-    return AgentProfile.objects.filter(id=agent_id, user__is_active=True).exists()
+    return AgentProfile.objects.active().filter(id=agent_id).exists()

@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 import hashlib
 import secrets
 
@@ -20,6 +22,16 @@ class AgentStatus(models.TextChoices):
     ONLINE = "online", pgettext_lazy("agent status", "Online")
     BUSY = "busy", pgettext_lazy("agent status", "Busy")
     OFFLINE = "offline", pgettext_lazy("agent status", "Offline")
+
+
+class AgentProfileQuerySet(models.QuerySet):
+    def active(self) -> AgentProfileQuerySet:
+        """Agents whose user may still sign in and act (a deactivated user's may not)."""
+        return self.filter(user__is_active=True)
+
+    def with_api_token(self, token: str) -> AgentProfileQuerySet:
+        """The agent this API token was issued to (only its hash is stored)."""
+        return self.filter(api_token_hash=hash_token(token))
 
 
 class AgentProfile(models.Model):
@@ -81,6 +93,8 @@ class AgentProfile(models.Model):
         default="",
         help_text=_("The console's language; empty: the browser's."),
     )
+
+    objects = AgentProfileQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("agent profile")

@@ -14,7 +14,7 @@ from .models import AgentProfile
 def agent_for_user(user) -> AgentProfile | None:
     if not user.is_authenticated:
         return None
-    return AgentProfile.objects.filter(user=user, user__is_active=True).first()
+    return AgentProfile.objects.active().filter(user=user).first()
 
 
 def console_conversations(agent_id: int) -> QuerySet[Conversation]:

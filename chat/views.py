@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from agents.models import AgentProfile, hash_token
+from agents.models import AgentProfile
 
 from . import selectors
 from .attachments import links
@@ -66,11 +66,7 @@ def _uploader(request: HttpRequest) -> tuple[int | None, int | None]:
         found = selectors.customer_by_token(token=token)
         if found is not None:
             return found[0], None
-        agent_id = (
-            AgentProfile.objects.filter(api_token_hash=hash_token(token), user__is_active=True)
-            .values_list("id", flat=True)
-            .first()
-        )
+        agent_id = AgentProfile.objects.active().with_api_token(token).values_list("id", flat=True).first()
         if agent_id is not None:
             return None, agent_id
         raise ChatError(UNAUTHORIZED, _("The token is not valid (expired or revoked)."))
@@ -78,9 +74,7 @@ def _uploader(request: HttpRequest) -> tuple[int | None, int | None]:
         if CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {}) is not None:
             raise ChatError(FORBIDDEN, _("The CSRF header is missing or wrong."))
         agent_id = (
-            AgentProfile.objects.filter(user=request.user, user__is_active=True)
-            .values_list("id", flat=True)
-            .first()
+            AgentProfile.objects.active().filter(user=request.user).values_list("id", flat=True).first()
         )
         if agent_id is not None:
             return None, agent_id
