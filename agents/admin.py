@@ -8,7 +8,7 @@ from chat import actions
 from chat.models import ConversationStatus
 from chat.services import presence
 
-from .models import AgentProfile, AgentStatus
+from .models import AgentProfile, AgentStatus, SupervisorAction
 from .services import agent_deactivate, agent_rotate_api_token
 
 
@@ -90,3 +90,22 @@ class AgentProfileAdmin(admin.ModelAdmin):
             % {"count": len(queryset)},
             messages.SUCCESS,
         )
+
+
+@admin.register(SupervisorAction)
+class SupervisorActionAdmin(admin.ModelAdmin):
+    """The audit log: read only, for supervisors and administrators alike."""
+
+    list_display = ("created_at", "actor_name", "action", "conversation_id", "agent_id", "detail")
+    list_filter = ("action", "actor_name")
+    search_fields = ("actor_name", "detail", "=conversation_id")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

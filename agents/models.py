@@ -5,6 +5,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -109,3 +110,50 @@ class AgentProfile(models.Model):
         token = secrets.token_urlsafe(32)
         self.api_token_hash = hash_token(token)
         return token
+
+
+class SupervisorActionKind(models.TextChoices):
+    REASSIGN = "reassign", _("Reassigned a conversation")
+    REQUEUE = "requeue", _("Returned a conversation to the queue")
+    CLOSE = "close", _("Closed a conversation")
+    SET_OFFLINE = "set_offline", _("Set an agent offline")
+
+
+class SupervisorAction(models.Model):
+    """The audit log: what a supervisor did, who and when.
+
+    Conversations and agents are kept by id, not by foreign key: the log
+    outlives what retention and admin delete, and a deleted actor keeps
+    their name here.
+    """
+
+    created_at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("supervisor"),
+    )
+    actor_name = models.CharField(_("supervisor's name"), max_length=150)
+    action = models.CharField(_("action"), max_length=16, choices=SupervisorActionKind.choices)
+    conversation_id = models.PositiveBigIntegerField(_("conversation"), null=True, blank=True)
+    # The agent the action is about: the one set offline, or given the conversation.
+    agent_id = models.PositiveBigIntegerField(_("agent"), null=True, blank=True)
+    # Who held the conversation before (reassign, requeue, close).
+    previous_agent_id = models.PositiveBigIntegerField(_("previous agent"), null=True, blank=True)
+    detail = models.CharField(_("detail"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("supervisor action")
+        verbose_name_plural = _("supervisor actions")
+        ordering = ["-created_at", "-id"]
+        # Rights with no model of their own; the Supervisors group holds them.
+        permissions = [
+            ("view_wallboard", _("Can see the wallboard")),
+            ("view_reports", _("Can see the reports")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name}: {self.get_action_display()}"

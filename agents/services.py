@@ -16,6 +16,7 @@ from chat.events import SocketsRevoked
 
 from .identity import token_credential
 from .models import AgentProfile
+from .supervisors import make_supervisor
 
 
 @transaction.atomic
@@ -28,16 +29,21 @@ def agent_create(
     skills: list[str],
     supervisor: bool,
 ) -> tuple[AgentProfile, str]:
-    """Create a user and its agent profile; returns the profile and its API token."""
+    """Create a user and its agent profile; returns the profile and its API token.
+
+    A supervisor is also staff in the Supervisors group (agents.supervisors).
+    """
     User = get_user_model()
     if User.objects.filter(username=username).exists():
         raise ChatError(CONFLICT, _("User %(username)r already exists."), username=username)
-    user = User(username=username, is_staff=supervisor, is_superuser=supervisor)
+    user = User(username=username)
     if password:
         user.set_password(password)
     else:
         user.set_unusable_password()
     user.save()
+    if supervisor:
+        make_supervisor(user)
     profile = AgentProfile(user=user, display_name=display_name or username, capacity=capacity, skills=skills)
     token = profile.issue_api_token()
     profile.save()

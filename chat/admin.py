@@ -124,11 +124,14 @@ class ConversationAdmin(admin.ModelAdmin):
         if ok:
             self.message_user(request, done(ok), messages.SUCCESS)
 
-    @admin.action(description=gettext_lazy("Close the selected conversations"))
+    @admin.action(description=gettext_lazy("Close the selected conversations"), permissions=["change"])
     def close(self, request, queryset):
         self._each(request, queryset, endings.conversation_close_by_supervisor, _closed)
 
-    @admin.action(description=gettext_lazy("Return the selected conversations to the head of the queue"))
+    @admin.action(
+        description=gettext_lazy("Return the selected conversations to the head of the queue"),
+        permissions=["change"],
+    )
     def return_to_queue(self, request, queryset):
         self._each(
             request,

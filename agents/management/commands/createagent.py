@@ -26,7 +26,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--skills", type=skills_list, default=[], help="Comma-separated, e.g. billing,sales."
         )
-        parser.add_argument("--supervisor", action="store_true", help="Also give Django admin access.")
+        parser.add_argument(
+            "--supervisor",
+            action="store_true",
+            help="Also a supervisor: admin, the wallboard and the reports (the Supervisors group).",
+        )
 
     def handle(self, *args, **options):
         if options["capacity"] < 0 or options["capacity"] > 1000:

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from ...demo import DEMO_ACCOUNTS
 from ...models import AgentProfile
 from ...services import agent_create, agent_rotate_api_token
+from ...supervisors import make_supervisor
 
 
 class Command(BaseCommand):
@@ -47,6 +48,8 @@ class Command(BaseCommand):
                 user = User.objects.get(pk=profile.user_id)
                 user.set_password(password)
                 token = agent_rotate_api_token(agent_id=profile.id)
+                if account.supervisor:
+                    make_supervisor(user)  # databases of earlier runs made it a superuser
             user.email = account.email  # the mark deploy/serve looks for
             user.save()
             role = "supervisor" if account.supervisor else "agent"
