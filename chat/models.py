@@ -55,7 +55,10 @@ class Conversation(models.Model):
         _("queue order"), null=True, blank=True, help_text=_("Smaller is served first.")
     )
     queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
+    # The latest assignment (a transfer or a requeue sets it again) and the
+    # first: the reports measure the wait to the first and the duration from it.
     assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
+    first_assigned_at = models.DateTimeField(_("first assigned at"), null=True, blank=True)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     end_reason = models.CharField(
         _("end reason"), max_length=24, choices=EndReason.choices, null=True, blank=True

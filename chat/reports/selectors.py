@@ -24,7 +24,7 @@ from .percentiles import EMPTY, percentiles_by
 # in both the customer gave up waiting. Endings by the server or staff
 # (agent_offline, closed_by_supervisor) are not the customer's choice.
 ABANDONED = Q(
-    assigned_at__isnull=True,
+    first_assigned_at__isnull=True,
     ended_at__isnull=False,
     end_reason__in=[EndReason.CUSTOMER_LEFT, EndReason.CUSTOMER_IDLE],
 )
@@ -35,9 +35,10 @@ _first_agent_message = Message.objects.filter(conversation=OuterRef("pk"), sende
 FIRST_AGENT_AT = Subquery(_first_agent_message.values("created_at")[:1])
 FIRST_AGENT_ID = Subquery(_first_agent_message.values("sender_agent_id")[:1])
 
-WAIT = Seconds(F("assigned_at"), F("created_at"))
+# From the first assignment: a transfer or a requeue later does not move them.
+WAIT = Seconds(F("first_assigned_at"), F("created_at"))
 FIRST_RESPONSE = Seconds(FIRST_AGENT_AT, F("created_at"))
-DURATION = Seconds(F("ended_at"), F("assigned_at"))
+DURATION = Seconds(F("ended_at"), F("first_assigned_at"))
 
 HOUR = UtcHour("created_at")
 MESSAGE_HOUR = UtcHour("conversation__created_at")
@@ -80,7 +81,7 @@ def _counts(conversations: QuerySet) -> dict[str, dict]:
         .values("topic", "hour", "agent_id")
         .annotate(
             n_conversations=Count("id"),
-            n_answered=Count("id", filter=Q(assigned_at__isnull=False)),
+            n_answered=Count("id", filter=Q(first_assigned_at__isnull=False)),
             n_abandoned=Count("id", filter=ABANDONED),
             n_rated=Count("rating"),
             n_rating_sum=Sum("rating"),
@@ -129,7 +130,7 @@ def _transfers(since, until) -> dict[str, dict]:
 def _timings(conversations: QuerySet) -> dict[str, dict]:
     """{"wait_s"|...: {grouping: {key as text: {"median", "p90"}}}}."""
     groups = {"totals": Value(0), "topics": F("topic"), "hours": HOUR}
-    answered = conversations.filter(assigned_at__isnull=False)
+    answered = conversations.filter(first_assigned_at__isnull=False)
     ended = answered.filter(ended_at__isnull=False)
     return {
         "wait_s": percentiles_by(answered, value=WAIT, groups=groups),

@@ -170,6 +170,7 @@ def _start_customers(starts: list[Start]) -> list[JoinResult]:
                 status=ConversationStatus.ACTIVE,
                 topic=start.topic,
                 assigned_at=at,
+                first_assigned_at=at,
             )
         )
     Conversation.objects.bulk_create(conversations)

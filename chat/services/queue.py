@@ -97,8 +97,10 @@ def do_assign(conversation: Conversation, agent_id: int, *, transferred_from: in
     conversation.agent = agent
     conversation.status = ConversationStatus.ACTIVE
     conversation.assigned_at = now
+    if conversation.first_assigned_at is None:
+        conversation.first_assigned_at = now
     conversation.queue_order = None
-    conversation.save(update_fields=["agent", "status", "assigned_at", "queue_order"])
+    conversation.save(update_fields=["agent", "status", "assigned_at", "first_assigned_at", "queue_order"])
     AgentProfile.objects.filter(id=agent_id).update(last_assigned_at=now)
     previous = AgentProfile.objects.get(id=transferred_from) if transferred_from else None
     # The agent gets this note inside `customer:new`, the customer after

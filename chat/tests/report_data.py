@@ -28,12 +28,18 @@ def build() -> dict:
         username="ben", password=None, display_name="Ben", capacity=5, skills=[], supervisor=False
     )
 
-    def conversation(start, *, topic=None, agent=None, status="ended", assigned=None, ended=None, **fields):
+    def conversation(
+        start, *, topic=None, agent=None, status="ended", assigned=None, ended=None, reassigned=None, **fields
+    ):
         customer = Customer.objects.create(name="C")
         c = Conversation.objects.create(customer=customer, status=status, topic=topic, agent=agent, **fields)
         Conversation.objects.filter(pk=c.pk).update(
             created_at=start,
-            assigned_at=start + timedelta(seconds=assigned) if assigned is not None else None,
+            first_assigned_at=start + timedelta(seconds=assigned) if assigned is not None else None,
+            # A transfer or requeue sets assigned_at again; the reports keep to the first.
+            assigned_at=start + timedelta(seconds=reassigned if reassigned is not None else assigned)
+            if assigned is not None
+            else None,
             ended_at=start + timedelta(seconds=ended) if ended is not None else None,
         )
         return c, start
@@ -60,7 +66,13 @@ def build() -> dict:
     say(c1, s1, 30, "customer")
 
     c2, s2 = conversation(
-        T0 + timedelta(hours=1), agent=ann, assigned=30, ended=630, end_reason="agent_ended", rating=3
+        T0 + timedelta(hours=1),
+        agent=ann,
+        assigned=30,
+        reassigned=50,  # the transfer
+        ended=630,
+        end_reason="agent_ended",
+        rating=3,
     )
     say(c2, s2, 1, "customer")
     say(c2, s2, 40, "agent", ben)

@@ -207,3 +207,44 @@ def test_help_is_translatable_text(app, name, text):
     from django.core.management import load_command_class
 
     assert text in load_command_class(app, name).create_parser("manage.py", name).format_help()
+
+
+@pytest.mark.django_db
+def test_the_first_assignment_of_older_conversations_comes_from_their_first_joined_note():
+    import importlib
+    from datetime import UTC, datetime
+
+    from django.db import connection
+
+    from chat import system_notes
+    from chat.models import Message
+    from customers.models import Customer
+
+    backfill = importlib.import_module("chat.migrations.0009_conversation_first_assigned_at").BACKFILL
+    t0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    joined = system_notes.note(system_notes.JOINED, agent="Ann")
+    moved = system_notes.note(system_notes.TRANSFERRED, agent="Ben", from_agent="Ann")
+
+    def make(assigned, notes):
+        c = Conversation.objects.create(customer=Customer.objects.create(name="C"), status="ended")
+        Conversation.objects.filter(pk=c.pk).update(
+            created_at=t0, assigned_at=assigned, first_assigned_at=None
+        )
+        for seconds, (code, params, text) in notes:
+            Message.objects.create(
+                conversation=c, sender="system", sender_name="System", text=text, system_code=code,
+                system_params=params, created_at=t0 + timedelta(seconds=seconds),
+            )  # fmt: skip
+        return c.pk
+
+    transferred = make(t0 + timedelta(seconds=50), [(10, joined), (50, moved)])
+    without_note = make(t0 + timedelta(seconds=20), [])
+    never = make(None, [])
+    with connection.cursor() as cursor:
+        cursor.execute(backfill)
+    got = dict(Conversation.objects.values_list("pk", "first_assigned_at"))
+    assert got == {
+        transferred: t0 + timedelta(seconds=10),
+        without_note: t0 + timedelta(seconds=20),
+        never: None,
+    }

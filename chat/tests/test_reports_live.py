@@ -96,12 +96,12 @@ async def test_a_scripted_day_gives_the_figures_of_its_event_times(chat_server):
         "transfers": 1,
     }
     assert totals["messages"] == {"customer": 3, "agent": 4}
-    # assigned_at is the latest assignment: the transfer moved c2's (docs/REPORTS.md).
-    waits = [0.0, a3 - t2, a3 - t3]
+    # Waits and durations run from the first assignment: c2's transfer moves neither.
+    waits = [0.0, 0.0, a3 - t3]
     assert close_to(totals["wait_s"], spread(waits)), (totals["wait_s"], waits)
     firsts = [r1 - t1, r2 - t2, r3 - t3]
     assert close_to(totals["first_response_s"], spread(firsts)), (totals["first_response_s"], firsts)
-    durations = [e1 - t1, e2 - a3, e3 - a3]
+    durations = [e1 - t1, e2 - t2, e3 - a3]
     assert close_to(totals["duration_s"], spread(durations)), (totals["duration_s"], durations)
     assert totals["csat"] == {"count": 2, "average": 3.5}
 
@@ -110,6 +110,6 @@ async def test_a_scripted_day_gives_the_figures_of_its_event_times(chat_server):
     assert agents["Ann"]["messages"] == 3 and agents["Ben"]["messages"] == 1
     assert agents["Ann"]["csat"] == {"count": 1, "average": 5.0}
     assert close_to(agents["Ann"]["first_response_s"], spread([r1 - t1, r2 - t2, r3 - t3]))
-    assert close_to(agents["Ben"]["duration_s"], spread([e2 - a3]))
+    assert close_to(agents["Ben"]["duration_s"], spread([e2 - t2]))  # the whole conversation, his at the end
     orders = next(row for row in figures["topics"] if row["topic"] == "orders")
     assert orders["conversations"] == 1 and orders["transfers"] == 1

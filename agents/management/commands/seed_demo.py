@@ -37,7 +37,7 @@ HOUR_WEIGHTS = [1, 1, 1, 1, 1, 2, 3, 5, 8, 10, 10, 9, 8, 9, 10, 10, 9, 7, 5, 4, 
 
 CONVERSATION_COLUMNS = (
     "id, customer_id, agent_id, status, topic, created_at, queue_order, queued_at, assigned_at,"
-    " ended_at, end_reason, message_count, rating, rating_comment, rated_at"
+    " ended_at, end_reason, message_count, rating, rating_comment, rated_at, first_assigned_at"
 )
 MESSAGE_COLUMNS = (
     "conversation_id, sender, sender_agent_id, sender_name, text, client_id, created_at, status,"
@@ -140,7 +140,7 @@ class _Seeder:
                     self._conversation(conversation_id, first_customer + n, created_at, message_rows)
                 )
             cursor.executemany(
-                f"INSERT INTO chat_conversation ({CONVERSATION_COLUMNS}) VALUES ({', '.join(['%s'] * 15)})",
+                f"INSERT INTO chat_conversation ({CONVERSATION_COLUMNS}) VALUES ({', '.join(['%s'] * 16)})",
                 conversation_rows,
             )
             cursor.executemany(
@@ -189,20 +189,20 @@ class _Seeder:
             self._message(rows, conversation_id, "system", None, ended_at, "", note)
             return (
                 conversation_id, customer_id, None, "ended", topic, self.adapt(created_at), None,
-                self.adapt(created_at), None, self.adapt(ended_at), reason, 1, None, "", None,
+                self.adapt(created_at), None, self.adapt(ended_at), reason, 1, None, "", None, None,
             )  # fmt: skip
         agent = rng.choice(self.agents)
-        assigned_at = created_at + wait
+        first_assigned_at = latest_assigned_at = created_at + wait
         self._message(
             rows,
             conversation_id,
             "system",
             None,
-            assigned_at,
+            first_assigned_at,
             "",
             system_notes.note(system_notes.JOINED, agent=agent[1]),
         )
-        at = assigned_at + timedelta(seconds=round(rng.lognormvariate(2.7, 0.7), 3))  # first reply
+        at = first_assigned_at + timedelta(seconds=round(rng.lognormvariate(2.7, 0.7), 3))  # first reply
         counted = 1
         exchanges = rng.randint(1, 6)
         transfer_at = rng.randrange(exchanges) if rng.random() < 0.06 else None
@@ -211,6 +211,7 @@ class _Seeder:
                 to = rng.choice([a for a in self.agents if a != agent] or [agent])
                 note = system_notes.note(system_notes.TRANSFERRED, agent=to[1], from_agent=agent[1])
                 self._message(rows, conversation_id, "system", None, at, "", note)
+                latest_assigned_at = at  # as a transfer sets it
                 agent, at = to, at + timedelta(seconds=rng.uniform(5, 40))
             self._message(rows, conversation_id, "agent", agent, at, rng.choice(AGENT_LINES))
             at += timedelta(seconds=rng.uniform(10, 90))
@@ -235,6 +236,6 @@ class _Seeder:
             rated_at = self.adapt(ended_at + timedelta(seconds=rng.uniform(2, 30)))
         return (
             conversation_id, customer_id, agent[0], "ended", topic, self.adapt(created_at), None,
-            self.adapt(created_at), self.adapt(assigned_at), self.adapt(ended_at), reason, counted, rating,
-            "", rated_at,
+            self.adapt(created_at), self.adapt(latest_assigned_at), self.adapt(ended_at), reason, counted,
+            rating, "", rated_at, self.adapt(first_assigned_at),
         )  # fmt: skip
