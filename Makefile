@@ -39,7 +39,9 @@ run: export DEBUG = 1
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo_setup
-	@echo "Serving on http://$(HOST):$(PORT)/ (customer chat), /admin/ (supervisors)"
+	$(PY) manage.py seed_demo --if-empty --conversations 1500 --days 14 >/dev/null
+	@echo "Serving on http://$(HOST):$(PORT)/ (customer chat), /console/ (agents),"
+	@echo "  /admin/wallboard/ and /admin/reports/ (supervisors; the demo history is seeded once)"
 ifeq ($(SERVER),uvicorn)
 	$(VENV)/bin/uvicorn --host $(HOST) --port $(PORT) --loop uvloop --ws websockets-sansio \
 		--ws-per-message-deflate false cs_project.asgi:application

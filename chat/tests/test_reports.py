@@ -148,6 +148,9 @@ def test_seed_demo_makes_a_history_the_report_reads(settings):
     assert (
         totals["wait_s"]["median"] > 0 and totals["first_response_s"]["median"] > totals["wait_s"]["median"]
     )
+    # make run seeds once: a database with conversations is left as it is.
+    call_command("seed_demo", "--if-empty", "--conversations", "50", "--force", stdout=StringIO())
+    assert Conversation.objects.count() == 300
 
 
 _RUN = """

@@ -65,8 +65,13 @@ class Command(TranslatedCommand):
         parser.add_argument(
             "--force", action="store_true", help=gettext("Run with DEBUG off too (the data is made up).")
         )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help=gettext("Only on a database with no conversation yet (make run's first start)."),
+        )
 
-    def handle(self, *args, conversations, days, seed, force, **options):
+    def handle(self, *args, conversations, days, seed, force, if_empty, **options):
         if not settings.DEBUG and not force:
             raise CommandError(
                 _(
@@ -76,6 +81,8 @@ class Command(TranslatedCommand):
             )
         if conversations < 1 or days < 1:
             raise CommandError(_("--conversations and --days must be at least 1."))
+        if if_empty and Conversation.objects.exists():
+            return
         rng = random.Random(seed)
         agents = self._agents()
         today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
