@@ -49,19 +49,24 @@ async def upload(
             return response.status, await response.json()
 
 
-async def post_announced(server: LiveServer, length: int, token: str, headers: dict) -> tuple[int, dict]:
-    """POST a body of `length` bytes the way HTTP lets a client learn of a
+async def post_announced(server: LiveServer, size: int, token: str, headers: dict) -> tuple[int, dict]:
+    """POST a file of `size` bytes the way HTTP lets a client learn of a
     refusal before it sends it: `Expect: 100-continue`. A server that
     answers from the headers and closes (uvicorn) is read without the race
     of a reset; one that wants the body first (Daphne) says 100 and gets it."""
     host, port = server.url.removeprefix("http://").split(":")
+    # Well-formed multipart: Twisted parses it before Daphne hands it on.
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n'
+        b"Content-Type: text/plain\r\n\r\n" + b"x" * size + b"\r\n--b--\r\n"
+    )
     reader, writer = await asyncio.open_connection(host, int(port))
     lines = [
         "POST /api/uploads/ HTTP/1.1",
         f"Host: {host}:{port}",
         f"Authorization: Bearer {token}",
         "Content-Type: multipart/form-data; boundary=b",
-        f"Content-Length: {length}",
+        f"Content-Length: {len(body)}",
         "Expect: 100-continue",
         "Connection: close",
         *(f"{name}: {value}" for name, value in headers.items()),
@@ -70,14 +75,14 @@ async def post_announced(server: LiveServer, length: int, token: str, headers: d
     await writer.drain()
     head = await reader.readuntil(b"\r\n\r\n")
     if head.split(b" ")[1] == b"100":
-        writer.write(b"x" * length)
+        writer.write(body)
         await writer.drain()
         head = await reader.readuntil(b"\r\n\r\n")
     fields = dict(line.split(": ", 1) for line in head.decode().split("\r\n")[1:] if ": " in line)
-    size = {name.lower(): value for name, value in fields.items()}.get("content-length")
-    body = await (reader.readexactly(int(size)) if size else reader.read())
+    length = {name.lower(): value for name, value in fields.items()}.get("content-length")
+    answer = await (reader.readexactly(int(length)) if length else reader.read())
     writer.close()
-    return int(head.split(b" ")[1]), json.loads(body)
+    return int(head.split(b" ")[1]), json.loads(answer)
 
 
 async def download(server: LiveServer, url: str) -> tuple[int, dict, bytes]:
