@@ -79,11 +79,11 @@ def _svg(title: str, description: str, height: float, *parts: str, css: str = ""
             text("title", title, id=f"{ident}-title"),
             text("desc", description, id=f"{ident}-desc"),
             *parts,
+            class_=f"chart {css}".strip(),
             xmlns="http://www.w3.org/2000/svg",
             viewBox=f"0 0 {WIDTH} {_n(height)}",
             role="img",
             aria_labelledby=f"{ident}-title {ident}-desc",
-            class_=f"chart {css}".strip(),
         )
     )
 
