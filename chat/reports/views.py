@@ -140,7 +140,7 @@ def reports_view(request):
         last_day=until,
         days=(until - since).days + 1,
         cards=figures.cards(figures_["totals"]),
-        charts=page_charts(figures_),
+        charts=page_charts(figures_) if figures_["totals"]["conversations"] else [],
         agents=figures.agents_table(figures_),
         topics=figures.topics_table(figures_),
         hours=figures.hours_table(figures_),
