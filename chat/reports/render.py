@@ -1,9 +1,11 @@
-"""A report (selectors.report's dict) as a text table or as CSV."""
+"""A report (selectors.report's dict) as a text table, JSON or CSV: what
+`manage.py report` prints, and the reports page's downloads."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 
 from django.utils.translation import gettext as _
 
@@ -33,6 +35,11 @@ def _cell(value) -> str:
     if isinstance(value, float):
         return f"{value:.3f}".rstrip("0").rstrip(".")
     return str(value)
+
+
+def as_json(report: dict) -> str:
+    """The report as JSON, indented, ending with a newline."""
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
 
 
 def as_csv(report: dict) -> str:

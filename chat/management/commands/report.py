@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.core.management.base import CommandError
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -49,7 +47,7 @@ class Command(TranslatedCommand):
             raise CommandError(str(error)) from None
         figures = report(since=start, until=end)
         if format == "json":
-            self.stdout.write(json.dumps(figures, indent=2, ensure_ascii=False))
+            self.stdout.write(render.as_json(figures), ending="")
         elif format == "csv":
             self.stdout.write(render.as_csv(figures), ending="")
         else:
