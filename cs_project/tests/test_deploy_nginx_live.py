@@ -472,7 +472,11 @@ def _post_length(deployment: Deployment, length: int, body: bytes = b"") -> tupl
 
 
 def test_nginx_refuses_exactly_the_uploads_the_application_would_refuse_unread(deployment):
-    threshold = 10 * 1024 * 1024 + 64 * 1024  # UPLOAD_MAX_BYTES and its framing
+    from django.conf import settings
+
+    from cs_project.upload_limit import FRAMING_BYTES
+
+    threshold = settings.UPLOAD_MAX_BYTES + FRAMING_BYTES  # the servers run with the default
     # At the threshold the body reaches the application (which answers, in
     # JSON: here, that the request carries no file it can read).
     status, body = _post_length(deployment, threshold, b"\0" * threshold)
