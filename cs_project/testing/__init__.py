@@ -6,7 +6,8 @@ use it:
 
 - `server`: a free port, the environment a server runs in, starting an
   ASGI server process (Daphne or uvicorn), or any command that serves
-  (`deploy/serve`, nginx), and waiting until it listens, stopping it; `LiveServer`, one running server on its own database;
+  (`deploy/serve`, nginx), and waiting until it listens, stopping it;
+  `LiveServer`, one running server on its own database;
 - `database`: migrating a database, the agents a test or benchmark needs
   (`AGENT_POOL`, `create_agents`), the session's template database, and
   `snapshot` / `describe_change` to check that a refused event wrote nothing;
