@@ -48,7 +48,6 @@ from cs_project.testing.server import (
     ROOT,
     LiveServer,
     base_env,
-    free_port,
     start_command,
     stop_processes,
 )
@@ -128,6 +127,18 @@ def _certificate(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
+def _free_ports(count: int) -> list[int]:
+    """`count` distinct ports on 127.0.0.1 that nothing listens on (held open together while chosen)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 def _ipv6() -> bool:
     try:
         with socket.socket(socket.AF_INET6) as s:
@@ -185,7 +196,7 @@ def deployment(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("deploy")
     name = f"cs_test_{secrets.token_hex(4)}"
     admin.execute(f'CREATE DATABASE "{name}"')
-    ports = [free_port(), free_port()]
+    *ports, https, http_port = _free_ports(4)  # two servers, nginx's HTTPS and HTTP
     env = base_env(tmp / "unused.sqlite3")
     env.update(
         DEBUG="0",
@@ -219,7 +230,6 @@ def deployment(tmp_path_factory):
         acme = tmp / "acme"
         for directory in (prefix, acme / ".well-known" / "acme-challenge"):
             directory.mkdir(parents=True)
-        https, http_port = free_port(), free_port()
         render = [
             PYTHON, str(ROOT / "deploy" / "nginx" / "render"), "--server-name", HOST,
             "--ports", ",".join(map(str, ports)), "--https-port", str(https), "--http-port", str(http_port),
