@@ -7,7 +7,7 @@ PORT ?= 8000
 # daphne (default) or uvicorn, the faster one in docs/PERFORMANCE.md.
 SERVER ?= daphne
 
-.PHONY: run test setup browser-deps lint format clean messages
+.PHONY: run test setup browser-deps nginx-deps lint format clean messages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,28 @@ browser-deps:
 		|| echo "Could not install them: the browser tests will skip"; \
 	fi
 
+# The deployment test runs nginx (as this user, on ports of its own, with
+# deploy/nginx/chat.conf) in front of two servers, and curl for HTTP/2.
+# Installed the same way,
+# without starting the system's nginx: a policy-rc.d refuses the package's
+# start while it installs (unless one is there already), and under systemd
+# its unit is left disabled, so nothing takes port 80 now or at boot.
+nginx-deps:
+	@if { { ! command -v nginx >/dev/null 2>&1 && ! test -x /usr/sbin/nginx; } \
+		|| ! command -v curl >/dev/null 2>&1; } \
+		&& [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing nginx (not started) and curl for the deployment test"; \
+		policy=; \
+		if [ ! -e /usr/sbin/policy-rc.d ]; then \
+			printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && policy=1; \
+		fi; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx curl >/dev/null \
+		|| echo "Could not install nginx: the deployment test will skip"; \
+		if [ -n "$$policy" ]; then rm -f /usr/sbin/policy-rc.d; fi; \
+		if [ -d /run/systemd/system ]; then systemctl disable --quiet nginx.service 2>/dev/null || true; fi; \
+	fi
+
 # The local demo: DEBUG on, demo accounts with fresh random passwords printed
 # below. HOST=0.0.0.0 shows all of it to every machine that can reach this one.
 run: export DEBUG = 1
@@ -49,7 +71,7 @@ else
 	$(PY) -m cs_project.daphne_server -b $(HOST) -p $(PORT) cs_project.asgi:application
 endif
 
-test: setup browser-deps
+test: setup browser-deps nginx-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run

@@ -185,8 +185,10 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("vendor/socket.io-client", BASE_DIR / "node_modules" / "socket.io-client" / "dist"),
 ]
-STATIC_ROOT = BASE_DIR / "staticfiles"
-# Daphne serves no static files itself; in the embedded set-up the ASGI app does.
+# Where `collectstatic` gathers them (deploy/serve does), for the proxy to serve.
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
+# Daphne serves no static files itself; in the embedded set-up the ASGI app
+# does. Behind nginx serving STATIC_ROOT (deploy/nginx/chat.conf), 0.
 SERVE_STATIC = env_bool("SERVE_STATIC", True)
 
 # --- Files and images (docs/ATTACHMENTS.md) ---------------------------------------

@@ -5,8 +5,9 @@ the root `conftest.py` (through `fixtures`) and the benchmark (`bench/`)
 use it:
 
 - `server`: a free port, the environment a server runs in, starting an
-  ASGI server process (Daphne or uvicorn) and waiting until it listens,
-  stopping it; `LiveServer`, one running server on its own database;
+  ASGI server process (Daphne or uvicorn), or any command that serves
+  (`deploy/serve`, nginx), and waiting until it listens, stopping it;
+  `LiveServer`, one running server on its own database;
 - `database`: migrating a database, the agents a test or benchmark needs
   (`AGENT_POOL`, `create_agents`), the session's template database, and
   `snapshot` / `describe_change` to check that a refused event wrote nothing;

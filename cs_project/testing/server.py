@@ -69,25 +69,46 @@ def start_process(
     Its output goes to `log`. If it exits or does not listen within `timeout`
     seconds it is killed and RuntimeError says so, with the end of the log.
     """
-    process = subprocess.Popen(
+    return start_command(
         server_command(kind, port, log_level=log_level),
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        port,
+        env,
+        log,
         preexec_fn=preexec_fn,
+        timeout=timeout,
+        name=kind,
+    )
+
+
+def start_command(
+    argv: list[str],
+    port: int,
+    env: dict[str, str],
+    log: IO[bytes],
+    *,
+    preexec_fn: Callable[[], None] | None = None,
+    timeout: float = 30,
+    name: str | None = None,
+) -> subprocess.Popen:
+    """Run `argv` from the repository; return once something listens on 127.0.0.1:`port`.
+
+    As `start_process`, for any command that serves (deploy/serve, nginx).
+    """
+    name = name or argv[0]
+    process = subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=preexec_fn
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{kind} exited ({process.returncode}):\n{_log_tail(log)}")
+            raise RuntimeError(f"{name} exited ({process.returncode}):\n{_log_tail(log)}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return process
         except OSError:
             time.sleep(0.05)
     stop_processes([process])
-    raise RuntimeError(f"{kind} did not listen on port {port} within {timeout} s:\n{_log_tail(log)}")
+    raise RuntimeError(f"{name} did not listen on port {port} within {timeout} s:\n{_log_tail(log)}")
 
 
 def stop_processes(processes: list[subprocess.Popen]) -> None:

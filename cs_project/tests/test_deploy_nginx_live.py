@@ -1,0 +1,515 @@
+"""The deployment, for real: nginx with deploy/nginx/chat.conf in front of two
+deploy/serve processes on PostgreSQL and Redis, in production mode (DEBUG
+off, HTTPS only, SERVE_STATIC=0).
+
+The site file is rendered by deploy/nginx/render, as an operator does, with
+this test's ports and paths; nginx runs as this user with its own prefix,
+pid and logs in a temporary directory, behind a self-signed certificate the
+clients trust. The servers run as the systemd units run them: one
+`deploy/serve --prepare`, then `deploy/serve --skip-prepare` per port.
+
+- a customer and an agent on different processes chat through
+  wss://localhost over WebSocket (upgraded from polling, as browsers do)
+  and over long-polling only: every request of a session reaches one
+  process (the sticky cookie), which polling cannot work without;
+- pages and static files come over HTTP/2 with one HSTS header, static
+  files from STATIC_ROOT (not from the application), and the Socket.IO
+  origin check passes for the site's own origin (Host and
+  X-Forwarded-Proto reach the application);
+- http:// redirects to https://, except certbot's challenge directory;
+- uploads: a body at the application's limit reaches it, one byte more
+  gets nginx's 413 from its Content-Length alone (never a 502).
+"""
+
+from __future__ import annotations
+
+import datetime
+import http.client
+import ipaddress
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import ssl
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+import socketio
+
+from cs_project.testing.clients import Client
+from cs_project.testing.database import AGENT_POOL, create_agents
+from cs_project.testing.server import (
+    PYTHON,
+    ROOT,
+    LiveServer,
+    base_env,
+    start_command,
+    stop_processes,
+)
+from cs_project.testing.waits import eventually
+
+pytestmark = pytest.mark.live
+
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+HOST = "localhost"  # a name, as a site has: cookies are not kept for bare addresses
+LOG_LINE = re.compile(
+    r'"(?P<request>[^"]*)" (?P<status>\d+) .* upstream=(?P<upstream>.*) route=(?P<route>\S+)$'
+)
+
+
+def _nginx() -> str:
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
+    if found is None:
+        pytest.skip("nginx is not installed (`make test` installs it as root where apt-get exists)")
+    return found
+
+
+def _postgres():
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {error}")
+
+
+def _redis_available() -> None:
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as error:
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {error}")
+
+
+def _certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for localhost, 127.0.0.1 and ::1, and its key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName(HOST),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    x509.IPAddress(ipaddress.ip_address("::1")),
+                ]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+def _free_ports(count: int) -> list[int]:
+    """`count` distinct ports on 127.0.0.1 that nothing listens on (held open together while chosen)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def _ipv6() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def _nginx_conf(prefix: Path, site: Path) -> str:
+    """The main configuration around the site, as Debian's nginx.conf has it, in `prefix`."""
+    mime = Path("/etc/nginx/mime.types")
+    user = "user root;\n" if os.geteuid() == 0 else ""  # workers read the test's 0700 directories
+    temp = "".join(
+        f"    {kind}_temp_path {prefix}/{kind};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return (
+        f"{user}worker_processes 2;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\n"
+        "events { worker_connections 1024; }\n"
+        "http {\n"
+        + (f"    include {mime};\n" if mime.exists() else "")
+        + f"    default_type application/octet-stream;\n    access_log {prefix}/access.log;\n{temp}"
+        f"    include {site};\n}}\n"
+    )
+
+
+@dataclass
+class Deployment:
+    https: int
+    http: int
+    upstreams: list[str]  # "127.0.0.1:port" of each process
+    agents: dict
+    ssl: ssl.SSLContext
+    cert: Path
+    access_log: Path
+    acme_root: Path
+    static_root: Path
+    front: LiveServer  # nginx, as the clients' server
+
+    @property
+    def origin(self) -> str:
+        return f"https://{HOST}:{self.https}"
+
+    def log_lines(self) -> list[dict]:
+        text = self.access_log.read_text(errors="replace") if self.access_log.exists() else ""
+        return [m.groupdict() for m in map(LOG_LINE.search, text.splitlines()) if m]
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory):
+    nginx = _nginx()
+    _redis_available()
+    admin = _postgres()
+    tmp = tmp_path_factory.mktemp("deploy")
+    name = f"cs_test_{secrets.token_hex(4)}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    *ports, https, http_port = _free_ports(4)  # two servers, nginx's HTTPS and HTTP
+    env = base_env(tmp / "unused.sqlite3")
+    env.update(
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS=HOST,
+        DATABASE_URL=PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}",
+        REDIS_URL=REDIS_URL,
+        REDIS_PREFIX=f"cs-test-{name}",
+        STATIC_ROOT=str(tmp / "static"),
+        SERVE_STATIC="0",
+        MEDIA_ROOT=str(tmp / "media"),
+    )
+    processes = []
+    try:
+        serve = ["bash", str(ROOT / "deploy" / "serve")]
+        prepared = subprocess.run(
+            [*serve, "--prepare"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert prepared.returncode == 0, prepared.stdout + prepared.stderr
+        agents = create_agents(env, AGENT_POOL)
+        for port in ports:
+            with open(tmp / f"serve-{port}.log", "wb") as log:
+                processes.append(
+                    start_command(
+                        [*serve, "--skip-prepare"], port, {**env, "PORT": str(port)}, log, timeout=60
+                    )
+                )
+
+        cert, key = _certificate(tmp)
+        prefix = tmp / "nginx"
+        acme = tmp / "acme"
+        for directory in (prefix, acme / ".well-known" / "acme-challenge"):
+            directory.mkdir(parents=True)
+        render = [
+            PYTHON, str(ROOT / "deploy" / "nginx" / "render"), "--server-name", HOST,
+            "--ports", ",".join(map(str, ports)), "--https-port", str(https), "--http-port", str(http_port),
+            "--certificate", str(cert), "--certificate-key", str(key), "--static-root", env["STATIC_ROOT"],
+            "--log-dir", str(prefix), "--acme-root", str(acme),
+            *([] if _ipv6() else ["--no-ipv6"]),
+        ]  # fmt: skip
+        site = prefix / "cs-chat.conf"
+        site.write_text(subprocess.run(render, check=True, capture_output=True, text=True).stdout)
+        conf = prefix / "nginx.conf"
+        conf.write_text(_nginx_conf(prefix, site))
+        command = [nginx, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
+        tested = subprocess.run([*command, "-t"], capture_output=True, text=True)
+        assert tested.returncode == 0, tested.stderr
+        with open(prefix / "stderr.log", "wb") as log:
+            processes.append(start_command([*command, "-g", "daemon off;"], https, os.environ.copy(), log))
+
+        context = ssl.create_default_context(cafile=str(cert))
+        front = LiveServer(f"https://{HOST}:{https}", tmp / "unused.sqlite3", agents, processes[-1], prefix)
+        yield Deployment(
+            https=https,
+            http=http_port,
+            upstreams=[f"127.0.0.1:{port}" for port in ports],
+            agents=agents,
+            ssl=context,
+            cert=cert,
+            access_log=prefix / "cs-chat.access.log",
+            acme_root=acme,
+            static_root=Path(env["STATIC_ROOT"]),
+            front=front,
+        )
+    finally:
+        stop_processes(processes[::-1])
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@dataclass
+class Tab:
+    """A Socket.IO client through nginx with its own HTTP session (cookie jar)."""
+
+    client: Client
+    http: aiohttp.ClientSession
+
+    def route(self) -> str:
+        routes = [c.value for c in self.http.cookie_jar if c.key == "cs_route"]
+        assert len(routes) == 1, f"nginx set no route cookie: {list(self.http.cookie_jar)!r}"
+        return routes[0]
+
+    async def close(self) -> None:
+        try:
+            await self.client.disconnect()
+        finally:
+            await self.http.close()
+
+
+async def _open(deployment: Deployment, namespace: str, transports, auth=None) -> Tab:
+    """Connect through nginx as a page of the site would: trusting its certificate, from its origin."""
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=deployment.ssl))
+    sio = socketio.AsyncClient(reconnection=False, http_session=http)
+    client = Client(deployment.front, namespace, transports=transports, sio=sio)
+    try:
+        await client.connect(auth=auth, headers={"Origin": deployment.origin})
+    except BaseException:
+        await http.close()
+        raise
+    return Tab(client, http)
+
+
+async def _upstream(deployment: Deployment, tab: Tab) -> str:
+    """The process nginx sent `tab`'s handshake to, read from the access log by its route."""
+    route = tab.route()
+    lines = await eventually(
+        lambda: [line for line in deployment.log_lines() if line["route"] == route],
+        what=f"an access log line for route {route}",
+    )
+    assert lines[0]["upstream"] in deployment.upstreams, lines
+    return lines[0]["upstream"]
+
+
+async def _open_on_another_process(deployment, namespace, transports, other: str) -> tuple[Tab, str]:
+    """A tab whose session lives on a process other than `other`.
+
+    Each new browser (no cookie) lands on a process at random; one in two
+    does. Twenty tries all missing would be one in a million.
+    """
+    for _ in range(20):
+        tab = await _open(deployment, namespace, transports)
+        upstream = await _upstream(deployment, tab)
+        if upstream != other:
+            return tab, upstream
+        await tab.close()
+    raise AssertionError(f"every new session went to {other}: the upstream is not balanced")
+
+
+@pytest.mark.parametrize(
+    ("transports", "expected", "username"),
+    [(None, "websocket", "ann"), (["polling"], "polling", "ben")],
+    ids=["websocket-upgrade", "polling-only"],
+)
+async def test_customer_and_agent_on_two_processes_chat_through_nginx(
+    deployment, transports, expected, username
+):
+    agent = await _open(
+        deployment, "/agent", transports, auth={"token": deployment.agents[username]["token"]}
+    )
+    tabs = [agent]
+    try:
+        login = await agent.client.call("agent:login", {})
+        assert login["ok"], login
+        agent_upstream = await _upstream(deployment, agent)
+        customer, customer_upstream = await _open_on_another_process(
+            deployment, "/customer", transports, agent_upstream
+        )
+        tabs.append(customer)
+        for tab in tabs:
+            assert tab.client.sio.transport() == expected
+
+        join = await customer.client.call("customer:join", {"name": "Carla"})
+        assert join["ok"], join
+        assert join["conversation"]["status"] == "active", join
+        assert join["conversation"]["agent"]["name"] == username.title()
+        conversation_id = join["conversation"]["id"]
+
+        sent = await customer.client.call("customer:message", {"text": "through nginx", "client_id": "n-1"})
+        assert sent["ok"], sent
+        got = await agent.client.wait_for("customer:message", lambda m: m.get("client_id") == "n-1")
+        assert got["id"] == sent["message"]["id"] and got["text"] == "through nginx"
+        reply = await agent.client.call(
+            "agent:message", {"conversation_id": conversation_id, "text": "and back", "client_id": "r-1"}
+        )
+        assert reply["ok"], reply
+        back = await customer.client.wait_for("agent:message", lambda m: m["text"] == "and back")
+        assert back["id"] == reply["message"]["id"]
+
+        # Sticky: every request each session made went to its one process.
+        for tab, upstream in ((agent, agent_upstream), (customer, customer_upstream)):
+            route = tab.route()
+            lines = [line for line in deployment.log_lines() if line["route"] == route]
+            if expected == "polling":
+                sid = tab.client.sio.eio.sid
+                assert sum(f"sid={sid}" in line["request"] for line in lines) >= 2, lines
+            assert {line["upstream"] for line in lines} == {upstream}, lines
+
+        ended = await agent.client.call("session:end", {"conversation_id": conversation_id})
+        assert ended["ok"], ended
+        offline = await agent.client.call("agent:status", {"status": "offline"})
+        assert offline["ok"], offline
+    finally:
+        for tab in tabs:
+            await tab.close()
+
+    if expected == "websocket":
+        # The upgrade request (logged once the WebSocket closes) carried the
+        # session's id and the cookie: it reached the same process too.
+        route = customer.route()
+        upgraded = await eventually(
+            lambda: [
+                line for line in deployment.log_lines() if line["route"] == route and line["status"] == "101"
+            ],
+            what="the customer's WebSocket in the access log",
+        )
+        assert [line["upstream"] for line in upgraded] == [customer_upstream], upgraded
+
+
+def _curl(deployment: Deployment, path: str, *extra: str) -> tuple[str, dict[str, list[str]], bytes]:
+    """GET https://localhost:port/path over HTTP/2 with curl: (http version, headers, body)."""
+    curl = shutil.which("curl")
+    if curl is None:
+        pytest.skip("curl is not installed (it checks HTTP/2)")
+    out = subprocess.run(
+        [curl, "--silent", "--show-error", "--http2", "--cacert", str(deployment.cert), "--include",
+         "--write-out", "\n%{http_version}", *extra, f"{deployment.origin}{path}"],
+        capture_output=True, check=True, timeout=30,
+    )  # fmt: skip
+    raw, _, version = out.stdout.rpartition(b"\n")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    headers: dict[str, list[str]] = {}
+    for line in head.decode("latin-1").split("\r\n")[1:]:
+        key, _, value = line.partition(":")
+        headers.setdefault(key.strip().lower(), []).append(value.strip())
+    status = head.split(b" ", 2)[1].decode()
+    headers[":status"] = [status]
+    return version.decode(), headers, body
+
+
+def test_pages_and_static_files_come_over_https_and_http2(deployment):
+    version, headers, body = _curl(deployment, "/")
+    assert (version, headers[":status"]) == ("2", ["200"]), headers
+    # Django saw https (else SECURE_SSL_REDIRECT would answer 301) and sent
+    # its HSTS; nginx added none of its own.
+    assert headers["strict-transport-security"] == ["max-age=31536000; includeSubDomains; preload"]
+    assert b"<html" in body.lower()
+    assert "cs_route" not in " ".join(headers.get("set-cookie", []))  # pages are not sticky
+
+    # Socket.IO's handshake: nginx's HSTS (engineio sends none) and the route cookie.
+    version, headers, body = _curl(deployment, "/socket.io/?EIO=4&transport=polling")
+    assert (version, headers[":status"]) == ("2", ["200"]), headers
+    assert headers["strict-transport-security"] == ["max-age=31536000; includeSubDomains; preload"]
+    (cookie,) = [c for c in headers["set-cookie"] if c.startswith("cs_route=")]
+    assert cookie.endswith("; Path=/socket.io/; Secure; HttpOnly; SameSite=Lax"), cookie
+    assert body.startswith(b"0{"), body
+
+    collected = deployment.static_root / "js" / "customer.js"
+    version, headers, body = _curl(deployment, "/static/js/customer.js")
+    assert (version, headers[":status"]) == ("2", ["200"]), headers
+    assert body == collected.read_bytes()
+    assert headers["strict-transport-security"] == ["max-age=31536000; includeSubDomains; preload"]
+    assert "content-security-policy" not in headers  # nginx's answer, not the application's
+    # The processes themselves do not serve it (SERVE_STATIC=0): nginx read STATIC_ROOT.
+    direct = http.client.HTTPConnection(*deployment.upstreams[0].split(":"), timeout=10)
+    direct.request("GET", "/static/js/customer.js", headers={"Host": HOST, "X-Forwarded-Proto": "https"})
+    assert direct.getresponse().status == 404
+    direct.close()
+
+    version, headers, _ = _curl(deployment, "/static/js/no-such-file.js")
+    assert headers[":status"] == ["404"]
+
+
+def test_http_redirects_to_https_except_certbots_challenges(deployment):
+    plain = http.client.HTTPConnection("127.0.0.1", deployment.http, timeout=10)
+    plain.request("GET", "/console/?x=1", headers={"Host": HOST})
+    response = plain.getresponse()
+    assert response.status == 301
+    assert response.getheader("Location") == f"https://{HOST}:{deployment.https}/console/?x=1"
+    response.read()
+
+    token = secrets.token_urlsafe(16)
+    (deployment.acme_root / ".well-known" / "acme-challenge" / token).write_text("proof")
+    plain.request("GET", f"/.well-known/acme-challenge/{token}", headers={"Host": HOST})
+    response = plain.getresponse()
+    assert (response.status, response.read()) == (200, b"proof")
+    plain.close()
+
+
+def _post_length(deployment: Deployment, length: int, body: bytes = b"") -> tuple[int, bytes]:
+    """POST /api/uploads/ announcing `length` bytes, sending `body`; nginx's or the app's answer."""
+    conn = http.client.HTTPSConnection(HOST, deployment.https, context=deployment.ssl, timeout=30)
+    try:
+        conn.putrequest("POST", "/api/uploads/")
+        conn.putheader("Content-Type", "multipart/form-data; boundary=x")
+        conn.putheader("Content-Length", str(length))
+        conn.endheaders()
+        if body:
+            conn.send(body)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def test_nginx_refuses_exactly_the_uploads_the_application_would_refuse_unread(deployment):
+    from django.conf import settings
+
+    from cs_project.upload_limit import FRAMING_BYTES
+
+    threshold = settings.UPLOAD_MAX_BYTES + FRAMING_BYTES  # the servers run with the default
+    # At the threshold the body reaches the application (which answers, in
+    # JSON: here, that the request carries no file it can read).
+    status, body = _post_length(deployment, threshold, b"\0" * threshold)
+    assert status != 413 and status < 500, (status, body)
+    assert json.loads(body)["ok"] is False, body
+    # One byte over: nginx refuses from the header, before any body is sent.
+    status, body = _post_length(deployment, threshold + 1)
+    assert status == 413 and b"nginx" in body, body
+
+
+async def test_an_unknown_origin_is_refused_through_nginx(deployment):
+    """The origin check still works behind the proxy: the site's own origin passes above, another not."""
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=deployment.ssl))
+    sio = socketio.AsyncClient(reconnection=False, http_session=http)
+    try:
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await sio.connect(
+                deployment.origin,
+                namespaces=["/customer"],
+                headers={"Origin": "https://evil.example"},
+                transports=["websocket"],
+                wait_timeout=10,
+            )
+    finally:
+        await sio.disconnect()
+        await http.close()
