@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from chat import actions
 from chat.models import ConversationStatus
-from chat.services import presence
+from chat.services import presence, supervision
 
 from .models import AgentProfile, AgentStatus, SupervisorAction
 from .services import agent_deactivate, agent_rotate_api_token
@@ -46,7 +46,20 @@ class AgentProfileAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         capacity = obj.capacity
+        status = obj.status
+        if change and "status" in form.changed_data:
+            # The status goes through the services below (conversations released, the queue served).
+            obj.status = form.initial["status"]
         super().save_model(request, obj, form, change)
+        if change and "status" in form.changed_data:
+            if status == AgentStatus.OFFLINE:
+                # As on the wallboard: written to the audit log.
+                actions.run_from_sync(
+                    supervision.agent_set_offline, actor_id=request.user.id, agent_id=obj.id
+                )
+            else:
+                actions.run_from_sync(presence.agent_set_status, agent_id=obj.id, status=status)
+            obj.refresh_from_db(fields=["status", "auto_offline"])
         if change and "capacity" in form.changed_data:
             # Through the service, so that the queue drains into new room.
             actions.run_from_sync(presence.agent_set_capacity, agent_id=obj.id, capacity=capacity)
@@ -79,7 +92,14 @@ class AgentProfileAdmin(admin.ModelAdmin):
             agent_deactivate(agent_id=profile.id)
             # Offline at once: the conversations go back to the queue now,
             # not after the grace period of an agent who may come back.
-            actions.run_from_sync(presence.agent_set_status, agent_id=profile.id, status=AgentStatus.OFFLINE)
+            if profile.status != AgentStatus.OFFLINE:
+                actions.run_from_sync(
+                    supervision.agent_set_offline, actor_id=request.user.id, agent_id=profile.id
+                )
+            else:
+                actions.run_from_sync(
+                    presence.agent_set_status, agent_id=profile.id, status=AgentStatus.OFFLINE
+                )
         self.message_user(
             request,
             ngettext(

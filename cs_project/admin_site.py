@@ -12,3 +12,8 @@ class SupervisorAdminSite(AdminSite):
     site_header = _("Customer service administration")
     site_title = _("Customer service admin")
     index_title = _("Supervision")
+
+    def get_urls(self):
+        from chat.wallboard.urls import wallboard_urls
+
+        return wallboard_urls(self) + super().get_urls()
