@@ -7,10 +7,11 @@ and adds its `agents.models.SupervisorAction` row in that same transaction.
 A refusal is a `ChatError` and changes nothing, the log included.
 
 `detail` holds names and codes, not prose, so that it reads the same in
-every language: "Carla: Ann → Ben" (a reassignment), "Carla: Ann →" (back
-to the queue), "Carla: Ann → ended (agent_offline)" (back to the queue,
-but no agent was there to take it), "Carla (Ann)" (closed), "Ann (2)" (set
-offline, with how many conversations it held).
+every language: "Carla: Ann → Ben" (a reassignment), "Carla: → Ben" (given
+from the queue), "Carla: Ann →" (back to the queue), "Carla: Ann → ended
+(agent_offline)" (back to the queue, but no agent was there to take it),
+"Carla (Ann)" (closed), "Ann (2)" (set offline, with how many conversations
+it held).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def conversation_reassign(*, actor_id: int, conversation_id: int, to_agent_id: i
         conversation_id=conversation.id,
         agent_id=to_agent_id,
         previous_agent_id=previous.id if previous else None,
-        detail=f"{conversation.customer.name}: {previous.display_name if previous else ''} → {to_name}",
+        detail=f"{conversation.customer.name}: {previous.display_name + ' ' if previous else ''}→ {to_name}",
     )
     return selectors.conversation_by_id(conversation.id)
 

@@ -154,7 +154,41 @@ async def test_each_action_reaches_the_customer_and_the_agents_and_is_logged(cha
         )
         assert status == 409 and "That agent is offline or not connected." in html
         assert audit(chat_server, mark + 1) == []
-        await dora.disconnect()
+
+        # Assign from the queue: the remaining agent is busy (nothing comes by
+        # itself), so a new customer waits until the supervisor gives it.
+        assert (await by_id[remaining].call("agent:status", {"status": "busy"}))["ok"]
+        eli, join = await customer(chat_server, "Eli")
+        eli_conversation = join["conversation"]["id"]
+        assert join["conversation"]["status"] == "queued"
+        mark = last_audit_id(chat_server)
+        status, html = await board.post(
+            "/admin/wallboard/reassign/", {"conversation_id": eli_conversation, "agent_id": remaining}
+        )
+        assert status == 200 and f"is now with {names[remaining]}." in html, html
+        given = await eli.wait_for("agent:assigned")
+        assert given == {
+            "conversation_id": eli_conversation,
+            "agent": {"id": remaining, "name": names[remaining]},
+            "transferred": False,
+        }
+        new = await by_id[remaining].wait_for(
+            "customer:new", lambda e: e["conversation"]["id"] == eli_conversation
+        )
+        assert new["transferred_from"] is None
+        assert audit(chat_server, mark) == [
+            (
+                sue["user_id"],
+                "sue",
+                "reassign",
+                eli_conversation,
+                remaining,
+                None,
+                f"Eli: → {names[remaining]}",
+            )
+        ]
+        for client in (dora, eli):
+            await client.disconnect()
     finally:
         await board.close()
         for client in (carla, ann, ben):
