@@ -113,3 +113,74 @@ async def test_the_wallboard_follows_the_queue_live_and_reassigns(browser, chat_
         await context.close()
         for client in clients:
             await client.disconnect()
+
+
+async def test_setting_an_agent_offline_on_its_admin_page_is_the_same_action(browser, chat_server):
+    """The Agent profile page's status goes through the same service: the
+    agent's conversation goes back to the queue and on to the other agent, logged."""
+    sue = create_supervisor(chat_server, "sue")
+    ann_id, ben_id = chat_server.agents["ann"]["id"], chat_server.agents["ben"]["id"]
+    ann, _ = await agent(chat_server, "ann")
+    carla, join = await customer(chat_server, "Carla")
+    conversation_id = join["conversation"]["id"]
+    assert join["conversation"]["agent"]["id"] == ann_id
+    ben, _ = await agent(chat_server, "ben")
+    context, page = await open_wallboard(browser, chat_server, "sue")
+    try:
+        await page.goto(chat_server.url + f"/admin/agents/agentprofile/{ann_id}/change/")
+        await page.select_option("#id_status", "offline")
+        await page.click("input[name=_save]")
+        await expect(page.locator(".messagelist .success")).to_be_visible()
+        await ann.wait_for("agent:status", lambda s: s["id"] == ann_id and s["status"] == "offline")
+        await carla.wait_for("agent:message", lambda m: (m["system"] or {}).get("code") == "requeued")
+        moved = await carla.wait_for("agent:assigned", lambda e: e["agent"]["id"] == ben_id)
+        assert moved["conversation_id"] == conversation_id
+        assert chat_server.query(
+            "select actor_id, action, agent_id, detail from agents_supervisoraction"
+        ) == [(sue["user_id"], "set_offline", ann_id, "Ann (1)")]
+        # The board says so too.
+        await page.goto(chat_server.url + "/admin/wallboard/")
+        await expect(page.locator(f'tr[data-agent-id="{ann_id}"]')).to_have_attribute(
+            "data-status", "offline"
+        )
+        await expect(
+            page.locator(f'tr[data-agent-id="{ben_id}"] li[data-conversation-id="{conversation_id}"]')
+        ).to_be_visible()
+        assert page.errors == []
+    finally:
+        await context.close()
+        for client in (carla, ann, ben):
+            await client.disconnect()
+
+
+async def test_raising_a_capacity_on_the_admin_page_serves_the_queue_live(browser, chat_server):
+    """Admin saves inside a transaction: the capacity service runs after it
+    commits, so what it assigns is announced (it once was not)."""
+    create_supervisor(chat_server, "sue")
+    ann_id = chat_server.agents["ann"]["id"]
+    ann, _ = await agent(chat_server, "ann")
+    clients = [ann]
+    context, page = await open_wallboard(browser, chat_server, "sue")
+    try:
+        for name in ("Carla", "Dora", "Eve"):
+            client, join = await customer(chat_server, name)
+            clients.append(client)
+        eve, eve_conversation = client, join["conversation"]
+        assert eve_conversation["status"] == "queued"
+        await page.goto(chat_server.url + f"/admin/agents/agentprofile/{ann_id}/change/")
+        await page.fill("#id_capacity", "3")
+        await page.click("input[name=_save]")
+        await expect(page.locator(".messagelist .success")).to_be_visible()
+        given = await eve.wait_for("agent:assigned")
+        assert given == {
+            "conversation_id": eve_conversation["id"],
+            "agent": {"id": ann_id, "name": "Ann"},
+            "transferred": False,
+        }
+        await ann.wait_for("customer:new", lambda e: e["conversation"]["id"] == eve_conversation["id"])
+        await ann.wait_for("agent:status", lambda s: s["id"] == ann_id and s["capacity"] == 3)
+        assert page.errors == []
+    finally:
+        await context.close()
+        for client in clients:
+            await client.disconnect()
