@@ -144,6 +144,12 @@ def test_bad_input_is_refused_with_a_message_and_changes_nothing(client):
     active = conversation(agent=ann)
     ended = conversation(ConversationStatus.ENDED, agent=ann)
     AgentProfile.objects.filter(id=ben.id).update(status=AgentStatus.OFFLINE)
+    # Connected (as a socket would count it) and at capacity, 2 of 2.
+    cat = make_agent("cat", supervisor=False)
+    AgentProfile.objects.filter(id=cat.id).update(sockets=1)
+    for _ in range(2):
+        conversation(agent=cat)
+    waiting = conversation(ConversationStatus.QUEUED)
     client.force_login(sue.user)
     before = state()
     cases = [
@@ -191,6 +197,24 @@ def test_bad_input_is_refused_with_a_message_and_changes_nothing(client):
             {"conversation_id": active.id, "agent_id": ann.id},
             409,
             "The conversation is already with that agent.",
+        ),
+        (
+            "/admin/wallboard/reassign/",
+            {"conversation_id": waiting.id, "agent_id": cat.id},
+            409,
+            "That agent is at capacity.",
+        ),
+        (
+            "/admin/wallboard/requeue/",
+            {"conversation_id": waiting.id},
+            409,
+            "Only active conversations can be returned to the queue.",
+        ),
+        (
+            "/admin/wallboard/reassign/",
+            {"conversation_id": active.id},
+            400,
+            "That request is incomplete or malformed.",
         ),
         ("/admin/wallboard/set-offline/", {"agent_id": "999999"}, 404, "No such agent."),
         ("/admin/wallboard/set-offline/", {"agent_id": ben.id}, 409, "That agent is already offline."),
