@@ -1,12 +1,15 @@
+from functools import partial
+
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from chat import actions
 from chat.models import ConversationStatus
-from chat.services import presence
+from chat.services import presence, supervision
 
 from .models import AgentProfile, AgentStatus, SupervisorAction
 from .services import agent_deactivate, agent_rotate_api_token
@@ -45,11 +48,25 @@ class AgentProfileAdmin(admin.ModelAdmin):
         return obj.active_count
 
     def save_model(self, request, obj, form, change):
-        capacity = obj.capacity
-        super().save_model(request, obj, form, change)
+        capacity, status = obj.capacity, obj.status
+        changes = []
+        if change and "status" in form.changed_data:
+            # Through the services below (conversations released, the queue served).
+            obj.status = form.initial["status"]
+            if status == AgentStatus.OFFLINE:
+                # As on the wallboard: written to the audit log.
+                changes.append((supervision.agent_set_offline, {"actor_id": request.user.id}))
+            else:
+                changes.append((presence.agent_set_status, {"status": status}))
         if change and "capacity" in form.changed_data:
-            # Through the service, so that the queue drains into new room.
-            actions.run_from_sync(presence.agent_set_capacity, agent_id=obj.id, capacity=capacity)
+            # So that the queue drains into new room.
+            changes.append((presence.agent_set_capacity, {"capacity": capacity}))
+        super().save_model(request, obj, form, change)
+        for service, kwargs in changes:
+            # Admin saves inside a transaction of its own: a service run within
+            # it would have its events released by that commit, after
+            # run_from_sync stopped collecting them, and they would be lost.
+            transaction.on_commit(partial(actions.run_from_sync, service, agent_id=obj.id, **kwargs))
 
     @admin.action(description=gettext_lazy("Issue a new API token (shown once)"))
     def rotate_api_token(self, request, queryset):
@@ -79,7 +96,14 @@ class AgentProfileAdmin(admin.ModelAdmin):
             agent_deactivate(agent_id=profile.id)
             # Offline at once: the conversations go back to the queue now,
             # not after the grace period of an agent who may come back.
-            actions.run_from_sync(presence.agent_set_status, agent_id=profile.id, status=AgentStatus.OFFLINE)
+            if profile.status != AgentStatus.OFFLINE:
+                actions.run_from_sync(
+                    supervision.agent_set_offline, actor_id=request.user.id, agent_id=profile.id
+                )
+            else:
+                actions.run_from_sync(
+                    presence.agent_set_status, agent_id=profile.id, status=AgentStatus.OFFLINE
+                )
         self.message_user(
             request,
             ngettext(

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from . import actions, attachments, system_notes
 from .errors import ChatError
 from .models import Attachment, Conversation, ConversationStatus, InternalMessage, LiveQueue, Message, Sender
-from .services import endings
+from .services import supervision
 
 
 def sender_name_shown(message: Message) -> str:
@@ -109,11 +109,12 @@ class ConversationAdmin(admin.ModelAdmin):
         return False
 
     def _each(self, request, queryset, service, done) -> None:
-        """`service` on each conversation; `done(count)` says how many it changed."""
+        """`service` on each conversation, as this supervisor (each one written to
+        the audit log); `done(count)` says how many it changed."""
         ok = 0
         for conversation in queryset:
             try:
-                actions.run_from_sync(service, conversation_id=conversation.id)
+                actions.run_from_sync(service, actor_id=request.user.id, conversation_id=conversation.id)
                 ok += 1
             except ChatError as error:
                 self.message_user(
@@ -126,7 +127,7 @@ class ConversationAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Close the selected conversations"), permissions=["change"])
     def close(self, request, queryset):
-        self._each(request, queryset, endings.conversation_close_by_supervisor, _closed)
+        self._each(request, queryset, supervision.conversation_close, _closed)
 
     @admin.action(
         description=gettext_lazy("Return the selected conversations to the head of the queue"),
@@ -136,7 +137,7 @@ class ConversationAdmin(admin.ModelAdmin):
         self._each(
             request,
             queryset.filter(status=ConversationStatus.ACTIVE),
-            endings.conversation_requeue_by_supervisor,
+            supervision.conversation_requeue,
             _requeued,
         )
 

@@ -32,6 +32,7 @@ class SupervisorAdminSite(AdminSite):
     def get_urls(self):
         from agents.supervisors import can_see_reports
         from chat.reports.views import reports_view
+        from chat.wallboard.urls import wallboard_urls
 
         reports = path("reports/", self.admin_view(_allowed(can_see_reports, reports_view)), name="reports")
-        return [reports, *super().get_urls()]
+        return [reports, *wallboard_urls(self), *super().get_urls()]

@@ -17,6 +17,7 @@ They are synchronous: the async transport calls them through
 | `internal`  | internal chat between agents                                 |
 | `presence`  | agents' sockets, status and capacity                         |
 | `identity`  | customer tokens revoked                                      |
+| `supervision` | supervisors' actions, each in the audit log (SupervisorAction) |
 | `retention` | what is older than the retention period, deleted in batches  |
 
 Messages themselves are stored by `chat.message_store` (the writer's group
