@@ -102,7 +102,7 @@ class Command(TranslatedCommand):
 
     def _agents(self) -> list[tuple[int, str]]:
         agents = list(AgentProfile.objects.values_list("id", "display_name"))
-        for n in range(len(agents), 4):
+        for n in range(len(agents), 3):
             profile, _token = agent_create(
                 username=f"demo-seed-{n + 1}",
                 password=None,
