@@ -37,7 +37,8 @@ HOUR_WEIGHTS = [1, 1, 1, 1, 1, 2, 3, 5, 8, 10, 10, 9, 8, 9, 10, 10, 9, 7, 5, 4, 
 
 CONVERSATION_COLUMNS = (
     "id, customer_id, agent_id, status, topic, created_at, queue_order, queued_at, assigned_at,"
-    " ended_at, end_reason, message_count, rating, rating_comment, rated_at"
+    " ended_at, end_reason, message_count, rating, rating_comment, rated_at,"
+    " transfer_count, first_agent_message_at, first_agent_message_agent_id"
 )
 MESSAGE_COLUMNS = (
     "conversation_id, sender, sender_agent_id, sender_name, text, client_id, created_at, status,"
@@ -140,7 +141,7 @@ class _Seeder:
                     self._conversation(conversation_id, first_customer + n, created_at, message_rows)
                 )
             cursor.executemany(
-                f"INSERT INTO chat_conversation ({CONVERSATION_COLUMNS}) VALUES ({', '.join(['%s'] * 15)})",
+                f"INSERT INTO chat_conversation ({CONVERSATION_COLUMNS}) VALUES ({', '.join(['%s'] * 18)})",
                 conversation_rows,
             )
             cursor.executemany(
@@ -190,6 +191,7 @@ class _Seeder:
             return (
                 conversation_id, customer_id, None, "ended", topic, self.adapt(created_at), None,
                 self.adapt(created_at), None, self.adapt(ended_at), reason, 1, None, "", None,
+                0, None, None,
             )  # fmt: skip
         agent = rng.choice(self.agents)
         assigned_at = created_at + wait
@@ -204,6 +206,7 @@ class _Seeder:
         )
         at = assigned_at + timedelta(seconds=round(rng.lognormvariate(2.7, 0.7), 3))  # first reply
         counted = 1
+        first = None  # the first agent message: (when, who), as the message writer keeps it
         exchanges = rng.randint(1, 6)
         transfer_at = rng.randrange(exchanges) if rng.random() < 0.06 else None
         for i in range(exchanges):
@@ -213,6 +216,7 @@ class _Seeder:
                 self._message(rows, conversation_id, "system", None, at, "", note)
                 agent, at = to, at + timedelta(seconds=rng.uniform(5, 40))
             self._message(rows, conversation_id, "agent", agent, at, rng.choice(AGENT_LINES))
+            first = first or (self.adapt(at), agent[0])
             at += timedelta(seconds=rng.uniform(10, 90))
             self._message(rows, conversation_id, "customer", None, at, rng.choice(CUSTOMER_LINES))
             at += timedelta(seconds=rng.uniform(10, 120))
@@ -236,5 +240,5 @@ class _Seeder:
         return (
             conversation_id, customer_id, agent[0], "ended", topic, self.adapt(created_at), None,
             self.adapt(created_at), self.adapt(assigned_at), self.adapt(ended_at), reason, counted, rating,
-            "", rated_at,
+            "", rated_at, int(transfer_at is not None), *first,
         )  # fmt: skip
