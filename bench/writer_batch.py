@@ -1,12 +1,14 @@
 """Microbenchmark of the writer's usual batch: write and commit on the inline connection.
 
-    python -m bench.writer_batch [--batches 2000] [--size 10]
+    python -m bench.writer_batch [--batches 2000] [--size 10] [--sender customer|agent|mixed]
 
 On a fresh copy of the migrated database, with one active conversation per
-draft of a batch, stores `--batches` batches of `--size` customer messages
-(each with a client id) through `InlineStore.write` and `commit`, as the
-message writer does on SQLite, and prints the median CPU time (process_time) per message over
-five rounds (the WAL checkpointed between them). Run it in two checkouts to compare them side by side.
+draft of a batch, stores `--batches` batches of `--size` messages (each
+with a client id; `--sender`: customers', agents', or every other one an
+agent's) through `InlineStore.write` and `commit`, as the message writer
+does on SQLite, and prints the median CPU time (process_time) per message
+over five rounds (the WAL checkpointed between them). Run it in two
+checkouts to compare them side by side.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--batches", type=int, default=2000)
     parser.add_argument("--size", type=int, default=10)
+    parser.add_argument("--sender", choices=("customer", "agent", "mixed"), default="customer")
     args = parser.parse_args()
     work, db, agents = local_django.setup("writer-batch-")
     from chat.message_store import Draft
@@ -53,6 +56,9 @@ def main() -> None:
             drafts = []
             for customer, conversation in pairs:
                 n += 1
+                if args.sender == "agent" or (args.sender == "mixed" and n % 2):
+                    drafts.append(Draft(conversation, "agent", "Ann", f"message {n}", f"k-{n}", agent_id=ann))
+                    continue
                 drafts.append(
                     Draft(conversation, "customer", "C", f"message {n}", f"k-{n}", customer_id=customer)
                 )

@@ -35,6 +35,9 @@ class ConversationRow(NamedTuple):
     # Messages it holds (Conversation.message_count): read by the message
     # writer only, which caps it.
     message_count: int = 0
+    # Whether it has its first agent message (Conversation.first_agent_message_at):
+    # read by the message writer only, which sets it once.
+    answered: bool = False
 
 
 class ConversationEndedError(ChatError):

@@ -72,6 +72,32 @@ class Conversation(models.Model):
         db_default=0,
         help_text=_("Messages of the customer and agents; system messages are not counted."),
     )
+    # Its transfers (the `transferred` system notes), kept by the transfer.
+    transfer_count = models.PositiveIntegerField(
+        _("transfer count"),
+        default=0,
+        db_default=0,
+        help_text=_("How many times an agent handed it to another."),
+    )
+    # For the reports (docs/REPORTS.md), set once by the message writer in
+    # the UPDATE that keeps message_count: the conversation's first agent
+    # message (the smallest id), when it was stored and who sent it.
+    first_agent_message_at = models.DateTimeField(
+        _("first agent message at"),
+        null=True,
+        blank=True,
+        help_text=_("When the first agent message was stored: the first response."),
+    )
+    first_agent_message_agent = models.ForeignKey(
+        "agents.AgentProfile",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_index=False,
+        related_name="+",
+        verbose_name=_("first responding agent"),
+        help_text=_("The agent who sent the first agent message."),
+    )
 
     # Satisfaction (CSAT): the customer's rating once the conversation ended,
     # 1 (very unhappy) to 5 (very happy), given once (`customer:rating`).

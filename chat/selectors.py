@@ -315,8 +315,12 @@ def access_row(conversation: Conversation | None) -> access.ConversationRow | No
     )
 
 
+# The access row's columns (`answered` is the message writer's alone, read by its own SQL).
+_ACCESS_FIELDS = ("id", "status", "agent_id", "customer_id", "message_count")
+
+
 def _first_access_row(conversations: QuerySet[Conversation]) -> access.ConversationRow | None:
-    row = conversations.values_list(*access.ConversationRow._fields).first()
+    row = conversations.values_list(*_ACCESS_FIELDS).first()
     return None if row is None else access.ConversationRow(*row)
 
 

@@ -23,6 +23,7 @@ from .drafts import Draft, Stored
 # reaches(sender, customer_id, agent_id): is the recipient connected here?
 Reaches = Callable[[str, int, int | None], bool]
 Outcome = Stored | ChatError
+_AGENT = str(Sender.AGENT)  # a plain str: compared once per stored message
 
 
 def store_usual_batch(
@@ -228,11 +229,23 @@ def _insert(
             in_batch[key] = m
     sql.insert_messages(cursor, [m for _, m in done.fresh], stamp)  # a key stored before: id None
     added: dict[int, int] = {}
+    # Conversations whose first agent message this is, with its sender: ids
+    # follow the drafts' order, so the first one met is the first stored.
+    firsts: dict[int, int] = {}
     for _i, m in done.fresh:
         if m.id is not None:
             added[m.conversation_id] = added.get(m.conversation_id, 0) + 1
+            if (
+                m.sender == _AGENT
+                and m.conversation_id not in firsts
+                and not convs[m.conversation_id].answered
+            ):
+                firsts[m.conversation_id] = m.sender_agent_id
     if added:
-        sql.count_messages(cursor, added)
+        if firsts:
+            sql.count_messages(cursor, added, firsts, stamp(now))
+        else:
+            sql.count_messages(cursor, added)
     done.lookup = {m.key for _, m in done.fresh if m.id is None} | {key for _, key in done.refused_after_end}
     # Repeats answer with the first of their key: stored now, or found earlier.
     for i, key in done.repeats:

@@ -23,6 +23,7 @@ _ROWS_PER_INSERT = 120  # 8 parameters each
 _KEYS_PER_LOOKUP = 300  # 3 parameters each
 _IDS_PER_QUERY = 900
 _COUNTS_PER_UPDATE = 300  # 3 parameters each
+_COUNTS_WITH_FIRSTS = 160  # 6 parameters each where a first agent message is set
 _COLUMNS = "conversation_id, sender, sender_agent_id, sender_name, text, client_id, created_at, status"
 
 
@@ -68,7 +69,8 @@ def conversation_rows(cursor, ids: Iterable[int]) -> dict[int, ConversationRow]:
     for chunk in _chunks(list(ids), _IDS_PER_QUERY):
         marks = ", ".join(["%s"] * len(chunk))
         cursor.execute(
-            f"SELECT id, status, agent_id, customer_id, message_count FROM {_table(Conversation)}"
+            "SELECT id, status, agent_id, customer_id, message_count, first_agent_message_at IS NOT NULL"
+            f" FROM {_table(Conversation)}"
             f" WHERE id IN ({marks})",
             chunk,
         )
@@ -125,23 +127,60 @@ def insert_messages(cursor, rows: list[NewMessage], stamp: Callable[[datetime], 
                 m.id = next(ids)
 
 
-def count_messages(cursor, added: dict[int, int]) -> None:
-    """Add `added[conversation_id]` to each conversation's message_count (one statement, usually)."""
+def count_messages(
+    cursor, added: dict[int, int], firsts: dict[int, int] | None = None, at: object = None
+) -> None:
+    """Add `added[conversation_id]` to each conversation's message_count (one statement, usually).
+
+    `firsts`: the conversations that get their first agent message in this
+    batch (they had none: `ConversationRow.answered`), with its sender; it
+    was stored at `at` (adapted for the database). Set in the same
+    statement, and only where the conversation still has none: in an UPDATE,
+    SQLite and PostgreSQL both read the row's old values in every SET
+    expression (and PostgreSQL the latest committed row, once it waited for
+    another writer's lock). A batch that gives no conversation its first
+    agent message, which is nearly every batch, runs the plain count.
+    """
     items = list(added.items())
-    for chunk in _chunks(items, _COUNTS_PER_UPDATE):
+    for chunk in _chunks(items, _COUNTS_WITH_FIRSTS if firsts else _COUNTS_PER_UPDATE):
+        mine = {c: firsts[c] for c, _ in chunk if c in firsts} if firsts else None
         if len(chunk) == 1:
             ((conversation_id, count),) = chunk
+            if not mine:
+                cursor.execute(
+                    f"UPDATE {_table(Conversation)} SET message_count = message_count + %s WHERE id = %s",
+                    [count, conversation_id],
+                )
+                continue
             cursor.execute(
-                f"UPDATE {_table(Conversation)} SET message_count = message_count + %s WHERE id = %s",
-                [count, conversation_id],
+                f"UPDATE {_table(Conversation)} SET message_count = message_count + %s,"
+                " first_agent_message_agent_id = CASE WHEN first_agent_message_at IS NULL THEN %s"
+                " ELSE first_agent_message_agent_id END,"
+                " first_agent_message_at = COALESCE(first_agent_message_at, %s)"
+                " WHERE id = %s",
+                [count, mine[conversation_id], at, conversation_id],
             )
             continue
         cases = " ".join(["WHEN %s THEN %s"] * len(chunk))
         marks = ", ".join(["%s"] * len(chunk))
+        params = [v for item in chunk for v in item]
+        first_sets = ""
+        if mine:
+            # The other conversations of the chunk: the inner CASE is NULL,
+            # and a conversation without a first agent message keeps none.
+            first_sets = (
+                ", first_agent_message_agent_id = CASE WHEN first_agent_message_at IS NULL"
+                f" THEN CASE id {' '.join(['WHEN %s THEN %s'] * len(mine))} END"
+                " ELSE first_agent_message_agent_id END,"
+                " first_agent_message_at = COALESCE(first_agent_message_at,"
+                f" CASE WHEN id IN ({', '.join(['%s'] * len(mine))}) THEN %s END)"
+            )
+            params += [v for item in mine.items() for v in item]
+            params += [*mine, at]
         cursor.execute(
             f"UPDATE {_table(Conversation)} SET message_count = message_count + CASE id {cases} END"
-            f" WHERE id IN ({marks})",
-            [v for item in chunk for v in item] + [c for c, _ in chunk],
+            f"{first_sets} WHERE id IN ({marks})",
+            params + [c for c, _ in chunk],
         )
 
 

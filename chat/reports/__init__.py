@@ -1,7 +1,8 @@
 """Supervisors' reports: what the period's conversations looked like.
 
 `report(since=..., until=...)` (chat.reports.selectors) reads the figures
-with the database's own aggregation, the same on SQLite and PostgreSQL;
+in four queries, the same on SQLite and PostgreSQL (counts grouped by the
+database, percentiles ranked from one query of every value: `percentiles`);
 `periods` reads the period a supervisor asks for; `render` writes a report
 as a table or CSV. docs/REPORTS.md defines every figure.
 """

@@ -36,6 +36,24 @@ class Seconds(Func):
         return template % {"end": end_sql, "start": start_sql}, (*end_params, *start_params)
 
 
+class Millis(Seconds):
+    """`end - start` in whole milliseconds, as an integer (NULL if either is):
+    `Seconds` times 1000, exactly, without a float for each row."""
+
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        template = "CAST(ROUND((julianday(%(end)s) - julianday(%(start)s)) * 86400000.0) AS INTEGER)"
+        return self._render(compiler, connection, template)
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        template = (
+            "CAST(ROUND(EXTRACT(EPOCH FROM %(end)s) * 1000) - ROUND(EXTRACT(EPOCH FROM %(start)s) * 1000)"
+            " AS BIGINT)"
+        )
+        return self._render(compiler, connection, template)
+
+
 class UtcHour(Func):
     """The hour of day (0 to 23, UTC) of a stored datetime, as an integer.
 

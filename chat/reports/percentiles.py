@@ -1,4 +1,4 @@
-"""Percentiles per group, computed by the database (SQLite and PostgreSQL alike).
+"""Percentiles per group, the same on SQLite and PostgreSQL.
 
 The definition is PostgreSQL's `percentile_cont`: the n values of a group
 sorted, the p-th percentile sits at the 0-based position h = (n - 1) * p;
@@ -6,23 +6,27 @@ with lo = floor(h), it is v[lo] + (h - lo) * (v[lo + 1] - v[lo]) (linear
 interpolation between the two closest ranks; just v[lo] when h is whole).
 One value: that value. No value: no entry.
 
-SQLite has no percentile function, so both databases run the same query:
-window functions number each group's sorted values (ROW_NUMBER, COUNT), and
-one aggregate keeps the two rows around h, weighted. Everything is in
-integers, so both give exactly the same result: the values are whole
-milliseconds (`expressions.Seconds`), p is a fraction num/den, and the sum
-is den times the percentile in milliseconds, which Python divides exactly
-and rounds to the millisecond (half to even). PostgreSQL's own
-percentile_cont interpolates in floating point and can round the other way
-at a half millisecond.
+The database computes each value (whole milliseconds: `expressions.Seconds`)
+and sends them in one query, every figure and every grouping's key per row;
+the values are ranked here. Ranking in SQL took a window sort per figure and
+grouping (eleven for a report, 0.2 to 0.3 s each per 100,000 conversations,
+docs/REPORTS.md, "Speed"); sorting the same values here takes a few
+milliseconds. Everything is in integers, so the result is exact: p is a
+fraction num/den, den times the percentile in milliseconds is
+v[lo] * (den - r) + v[lo + 1] * r with r = (n - 1) * num - lo * den, which
+is divided exactly and rounded to the millisecond (half to even).
+PostgreSQL's own percentile_cont interpolates in floating point and can
+round the other way at a half millisecond.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
+from operator import itemgetter
 
 from django.db import connection
-from django.db.models import Expression, QuerySet
+from django.db.models import BigIntegerField, Expression, QuerySet, Value
+from django.db.models.functions import Cast, Round
 
 PERCENTILES = {"median": Fraction(1, 2), "p90": Fraction(9, 10)}
 
@@ -40,74 +44,83 @@ def percentile(values: list[float], p: Fraction | float) -> float | None:
     return ordered[lo] * (1 - frac) + ordered[lo + 1] * frac
 
 
-def _lo(p: Fraction, n: str) -> str:
-    """SQL: floor((n - 1) * p), in integers."""
-    return f"((({n} - 1) * {p.numerator}) / {p.denominator})"
-
-
-def _picked(p: Fraction, i: str) -> str:
-    """SQL for den times one percentile, in whole milliseconds, over ranked rows
-    (`i`: 0-based rank, n: group size, ms: the value in milliseconds)."""
-    num, den = p.numerator, p.denominator
-    lo = _lo(p, "n")
-    rest = f"((n - 1) * {num} - {lo} * {den})"  # (h - lo) * den
-    return (
-        f"SUM(CASE WHEN {i} = {lo} THEN ms * ({den} - {rest})"
-        f" WHEN {i} = {lo} + 1 THEN ms * {rest} ELSE 0 END)"
-    )
-
-
 def _seconds(total: int, p: Fraction) -> float:
     """The percentile in seconds from den times it in milliseconds, to the millisecond."""
     return float(round(Fraction(int(total), p.denominator * 1000), 3))
 
 
-def _key(sql: str) -> str:
-    """A group key as text that NULL cannot collide with: 'k<key>', or 'n' for NULL."""
-    return f"COALESCE('k' || CAST({sql} AS VARCHAR(200)), 'n')"
+def _spread(ordered: list[int]) -> dict[str, float]:
+    """{"median": s, "p90": s} of whole milliseconds sorted (at least one)."""
+    n = len(ordered)
+    out = {}
+    for name, p in PERCENTILES.items():
+        num, den = p.numerator, p.denominator
+        lo = (n - 1) * num // den
+        rest = (n - 1) * num - lo * den  # (h - lo) * den
+        total = ordered[lo] * (den - rest) + (ordered[lo + 1] * rest if rest else 0)
+        out[name] = _seconds(total, p)
+    return out
+
+
+def percentiles_of(
+    queryset: QuerySet, *, values: dict[str, Expression], groups: dict[str, dict[str, Expression]]
+) -> dict:
+    """{figure: {grouping: {group key: {"median": s, "p90": s}}}} of each named
+    value (whole milliseconds, an integer: `expressions.Millis`) over
+    `queryset`'s rows, grouped by each of that figure's groupings
+    (`groups[figure]`: grouping name -> key expression), in one query.
+
+    Rows whose value is NULL are left out; groups with no value are absent.
+    Keys are what the database gives (None for NULL). A key expression used
+    by several figures is read once.
+    """
+    columns: dict[str, str] = {}  # repr of a key expression -> its column
+    annotations: dict[str, Expression] = {}
+    plan = []  # per figure: (its value's column, [(grouping, its key's column)])
+    for n, (figure, value) in enumerate(values.items()):
+        annotations[f"report_v{n}"] = value
+        by = []
+        for grouping, expression in groups[figure].items():
+            column = columns.setdefault(repr(expression), f"report_k{len(columns)}")
+            annotations.setdefault(column, expression)
+            by.append((grouping, column))
+        plan.append((f"report_v{n}", by))
+    order = list(annotations)
+    sql, params = queryset.order_by().annotate(**annotations).values_list(*order).query.sql_with_params()
+    with connection.cursor() as cursor:  # plain rows: no converter per value
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    at = {column: i for i, column in enumerate(order)}
+    out = {}
+    for figure, (value_column, by) in zip(values, plan, strict=True):
+        v = at[value_column]
+        # Sorted by the value once: then every group's values come, and are
+        # kept, in order.
+        measured = sorted((row for row in rows if row[v] is not None), key=itemgetter(v))
+        ms = [row[v] for row in measured]
+        out[figure] = {}
+        for grouping, key_column in by:
+            buckets: dict = {}
+            for key, value in zip(map(itemgetter(at[key_column]), measured), ms, strict=True):
+                bucket = buckets.get(key)
+                if bucket is None:
+                    buckets[key] = [value]
+                else:
+                    bucket.append(value)
+            out[figure][grouping] = {key: _spread(bucket) for key, bucket in buckets.items()}
+    return out
 
 
 def percentiles_by(queryset: QuerySet, *, value: Expression, groups: dict[str, Expression]) -> dict:
-    """{grouping: {group key (as text): {"median": s, "p90": s}}} of `value` over
-    `queryset`'s rows, for each named grouping, in one query: the rows and
-    their value are read once, then ranked once per grouping (one window
-    each, over the key and the value only). Rows whose value is NULL are left out; groups with no value are
-    absent. Keys come back as text (None for NULL)."""
-    names = list(groups)
-    annotations = {f"report_g{n}": expression for n, expression in enumerate(groups.values())}
-    inner = queryset.order_by().annotate(**annotations, report_v=value).values_list(*annotations, "report_v")
-    sql, params = inner.query.sql_with_params()
-    count = len(names)
-    # Per grouping one narrow window (key, value): the rank and the group's
-    # size share its sort. Only the rows on either side of a percentile's
-    # position are kept (a few per group), keyed as text, then summed.
-    ranked = ", ".join(
-        f"r{n} AS (SELECT report_g{n} AS g, report_v AS v, ROW_NUMBER() OVER w - 1 AS i,"
-        " COUNT(*) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n"
-        f" FROM base WHERE report_v IS NOT NULL WINDOW w AS (PARTITION BY report_g{n} ORDER BY report_v))"
-        for n in range(count)
-    )
-    near_rows = " OR ".join(f"i - {_lo(p, 'n')} IN (0, 1)" for p in PERCENTILES.values())
-    near = " UNION ALL ".join(
-        f"SELECT {n} AS d, {_key('g')} AS g, i, n, CAST(ROUND(v * 1000) AS BIGINT) AS ms FROM r{n}"
-        f" WHERE {near_rows}"
-        for n in range(count)
-    )
-    picks = ", ".join(f"{_picked(p, 'i')} AS {name}" for name, p in PERCENTILES.items())
-    query = (
-        f"WITH base AS MATERIALIZED ({sql}), {ranked}, near AS ({near}) "
-        f"SELECT d, g, {picks} FROM near GROUP BY d, g"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        rows = cursor.fetchall()
-    out = {name: {} for name in names}
-    for d, g, *values in rows:
-        key = None if g == "n" else g[1:]
-        out[names[d]][key] = {
-            name: _seconds(total, p) for (name, p), total in zip(PERCENTILES.items(), values, strict=True)
-        }
-    return out
+    """{grouping: {group key (as text): {"median": s, "p90": s}}} of one `value`
+    in seconds to the millisecond (`expressions.Seconds`) over `queryset`'s
+    rows: `percentiles_of` for one figure, keys as text (None for NULL)."""
+    millis = Cast(Round(value * Value(1000)), BigIntegerField())
+    got = percentiles_of(queryset, values={"v": millis}, groups={"v": groups})["v"]
+    return {
+        grouping: {None if key is None else str(key): spread for key, spread in by.items()}
+        for grouping, by in got.items()
+    }
 
 
 EMPTY = dict.fromkeys(PERCENTILES)

@@ -1,22 +1,24 @@
-"""The report of a period: read-only, every figure aggregated by the database.
+"""The report of a period: read-only, in four queries (docs/REPORTS.md, "How the figures are read").
 
 The period's conversations are those *created* in [since, until). Every
 figure is about them (their messages, transfers and ratings too, whenever
-those came). docs/REPORTS.md defines each figure and the JSON shape.
+those came). docs/REPORTS.md defines each figure and the JSON shape. What
+the definitions would recompute from the messages (the first agent message,
+the transfers, the message count) is kept on the conversation as they are stored.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db import connection
+from django.db.models import Count, F, Q, QuerySet, Sum, Value
 
 from agents.models import AgentProfile
-from chat import system_notes
 from chat.models import Conversation, EndReason, Message, Sender
 
-from .expressions import MessageCount, Seconds, UtcHour
-from .percentiles import EMPTY, percentiles_by
+from .expressions import MessageCount, Millis, UtcHour
+from .percentiles import EMPTY, percentiles_of
 
 # Abandoned: the customer went away before any agent took the conversation.
 # Both endings count: "customer_left" (closed the chat or was revoked) and
@@ -29,19 +31,20 @@ ABANDONED = Q(
     end_reason__in=[EndReason.CUSTOMER_LEFT, EndReason.CUSTOMER_IDLE],
 )
 
-# The conversation's first agent message: its agent message with the
-# smallest id (ids are the conversation's order), on msg_conv_id_idx.
-_first_agent_message = Message.objects.filter(conversation=OuterRef("pk"), sender=Sender.AGENT).order_by("id")
-FIRST_AGENT_AT = Subquery(_first_agent_message.values("created_at")[:1])
-FIRST_AGENT_ID = Subquery(_first_agent_message.values("sender_agent_id")[:1])
+# The conversation's first agent message (its agent message with the
+# smallest id, ids being the conversation's order) and its messages per
+# side are kept on the conversation by the message writer, in the UPDATE
+# that counts each batch (chat.message_store.sql.count_messages).
+FIRST_AGENT_AT = F("first_agent_message_at")
+FIRST_AGENT_ID = F("first_agent_message_agent_id")
 
 # From the first assignment: a transfer or a requeue later does not move them.
-WAIT = Seconds(F("first_assigned_at"), F("created_at"))
-FIRST_RESPONSE = Seconds(FIRST_AGENT_AT, F("created_at"))
-DURATION = Seconds(F("ended_at"), F("first_assigned_at"))
+# In whole milliseconds (docs/REPORTS.md: each timestamp rounded first).
+WAIT = Millis(F("first_assigned_at"), F("created_at"))
+FIRST_RESPONSE = Millis(FIRST_AGENT_AT, F("created_at"))
+DURATION = Millis(F("ended_at"), F("first_assigned_at"))
 
 HOUR = UtcHour("created_at")
-MESSAGE_HOUR = UtcHour("conversation__created_at")
 
 
 def iso(moment: datetime) -> str:
@@ -70,12 +73,24 @@ def _rolled_up(rows, dimensions: dict[str, str]) -> dict[str, dict]:
     return out
 
 
-def _message_count(sender: str) -> MessageCount:
-    """A conversation's messages from `sender`: counted on the index (conversation, sender, status)."""
-    return MessageCount(F("id"), sender=sender)
+# How the agents' messages per topic and hour are counted, the faster way
+# on each database (docs/REPORTS.md, "How the figures are read"): SQLite
+# counts each conversation's on the index (conversation, sender, status),
+# without reading a message; PostgreSQL groups the period's agent messages
+# in the query that counts each agent's own (a hash join), where a count per
+# conversation costs it a visit of the table's pages for each.
+def _agents_counted_per_conversation() -> bool:
+    return connection.vendor == "sqlite"
 
 
 def _counts(conversations: QuerySet) -> dict[str, dict]:
+    """Counts per topic, hour and (last) agent of the period's conversations.
+
+    The customer's messages are the rest of message_count (the customer's and
+    agents' messages, no system ones) once the agents' are known."""
+    agent = {}
+    if _agents_counted_per_conversation():
+        agent["n_agent"] = Sum(MessageCount(F("id"), sender=Sender.AGENT))
     rows = (
         conversations.annotate(hour=HOUR)
         .values("topic", "hour", "agent_id")
@@ -85,8 +100,9 @@ def _counts(conversations: QuerySet) -> dict[str, dict]:
             n_abandoned=Count("id", filter=ABANDONED),
             n_rated=Count("rating"),
             n_rating_sum=Sum("rating"),
-            n_customer=Sum(_message_count(Sender.CUSTOMER)),
-            n_agent=Sum(_message_count(Sender.AGENT)),
+            n_transfers=Sum("transfer_count"),
+            n_messages=Sum("message_count"),
+            **agent,
         )
     )
     return _rolled_up(rows, {"totals": None, "topics": "topic", "hours": "hour", "agents": "agent_id"})
@@ -97,57 +113,42 @@ def _period_messages(since, until):
     return Message.objects.filter(conversation__created_at__gte=since, conversation__created_at__lt=until)
 
 
-def _agent_messages(since, until) -> dict[int, int]:
-    """{agent id: its own messages in the period's conversations}."""
-    rows = (
-        _period_messages(since, until)
-        .filter(
-            sender=Sender.AGENT,
-            sender_agent__isnull=False,
-        )
-        .order_by()
-        .values("sender_agent_id")
-        .annotate(n=Count("id"))
+def _agent_messages(since, until) -> tuple[dict[int, int], dict[str, dict] | None]:
+    """{agent id: its own messages in the period's conversations}, and (unless
+    `_counts` counted them) the agents' messages per topic and hour."""
+    agents = _period_messages(since, until).filter(sender=Sender.AGENT).order_by()
+    if _agents_counted_per_conversation():
+        rows = agents.filter(sender_agent__isnull=False).values("sender_agent_id").annotate(n=Count("id"))
+        return {row["sender_agent_id"]: row["n"] for row in rows}, None
+    rows = list(
+        agents.annotate(topic=F("conversation__topic"), hour=UtcHour("conversation__created_at"))
+        .values("topic", "hour", "sender_agent_id")
+        .annotate(n_agent=Count("id"))
     )
-    return {row["sender_agent_id"]: row["n"] for row in rows}
-
-
-def _transfers(since, until) -> dict[str, dict]:
-    rows = (
-        _period_messages(since, until)
-        .filter(
-            sender=Sender.SYSTEM,
-            system_code=system_notes.TRANSFERRED,
-        )
-        .order_by()
-        .annotate(topic=F("conversation__topic"), hour=MESSAGE_HOUR)
-        .values("topic", "hour")
-        .annotate(n_transfers=Count("id"))
-    )
-    return _rolled_up(rows, {"totals": None, "topics": "topic", "hours": "hour"})
+    own: dict[int, int] = {}
+    for row in rows:
+        if row["sender_agent_id"] is not None:  # None: a deleted agent's
+            own[row["sender_agent_id"]] = own.get(row["sender_agent_id"], 0) + row["n_agent"]
+    return own, _rolled_up(rows, {"totals": None, "topics": "topic", "hours": "hour"})
 
 
 def _timings(conversations: QuerySet) -> dict[str, dict]:
-    """{"wait_s"|...: {grouping: {key as text: {"median", "p90"}}}}."""
+    """{"wait_s"|...: {grouping: {key: {"median", "p90"}}}}, read in one query.
+
+    Each value is NULL where it has nothing to measure: the wait of a
+    conversation no agent took, the first response of one without an agent
+    message, the duration of one not answered or not ended.
+    """
     groups = {"totals": Value(0), "topics": F("topic"), "hours": HOUR}
-    answered = conversations.filter(first_assigned_at__isnull=False)
-    ended = answered.filter(ended_at__isnull=False)
-    return {
-        "wait_s": percentiles_by(answered, value=WAIT, groups=groups),
-        "first_response_s": percentiles_by(
-            conversations, value=FIRST_RESPONSE, groups={**groups, "agents": FIRST_AGENT_ID}
-        ),
-        "duration_s": percentiles_by(ended, value=DURATION, groups={**groups, "agents": F("agent_id")}),
-    }
-
-
-def _text(key) -> str | None:
-    """A group key as percentiles_by gives it back (text)."""
-    if key is None:
-        return None
-    if isinstance(key, int):
-        return str(key)
-    return key
+    return percentiles_of(
+        conversations,
+        values={"wait_s": WAIT, "first_response_s": FIRST_RESPONSE, "duration_s": DURATION},
+        groups={
+            "wait_s": groups,
+            "first_response_s": {**groups, "agents": FIRST_AGENT_ID},
+            "duration_s": {**groups, "agents": F("agent_id")},
+        },
+    )
 
 
 def _csat(row: dict) -> dict:
@@ -155,16 +156,16 @@ def _csat(row: dict) -> dict:
     return {"count": rated, "average": round(row["n_rating_sum"] / rated, 3) if rated else None}
 
 
-def _figures(grouping: str, key, counts, messages, transfers, timings) -> dict:
+def _figures(grouping: str, key, counts, messages, timings) -> dict:
     row = counts[grouping].get(key, {})
-    text = _text(key)
+    agent = row.get("n_agent", 0)
     return {
         "conversations": row.get("n_conversations", 0),
         "answered": row.get("n_answered", 0),
         "abandoned": row.get("n_abandoned", 0),
-        "transfers": transfers[grouping].get(key, {}).get("n_transfers", 0),
-        "messages": {"customer": row.get("n_customer", 0), "agent": row.get("n_agent", 0)},
-        **{name: timings[name][grouping].get(text, EMPTY).copy() for name in timings},
+        "transfers": row.get("n_transfers", 0),
+        "messages": {"customer": row.get("n_messages", 0) - agent, "agent": agent},
+        **{name: timings[name][grouping].get(key, EMPTY).copy() for name in timings},
         "csat": _csat(row),
     }
 
@@ -179,23 +180,18 @@ def report(*, since: datetime, until: datetime) -> dict:
     """
     conversations = period_conversations(since, until)
     counts = _counts(conversations)
-    messages = _agent_messages(since, until)
-    transfers = _transfers(since, until)
+    messages, agent_counts = _agent_messages(since, until)
     timings = _timings(conversations)
-    # Hours come back from the database as numbers; percentiles' keys as text.
     for name in timings:
-        timings[name]["hours"] = {_text(int(float(k))): v for k, v in timings[name]["hours"].items()}
-        if "agents" in timings[name]:
-            timings[name]["agents"] = {
-                _text(int(float(k))): v for k, v in timings[name]["agents"].items() if k
-            }
-    for part in (counts, transfers):
-        part["hours"] = {int(k): v for k, v in part["hours"].items() if k is not None}
-    figures = {"counts": counts, "messages": messages, "transfers": transfers, "timings": timings}
+        timings[name]["agents"] = {k: v for k, v in timings[name].get("agents", {}).items() if k is not None}
+    counts["hours"] = {int(k): v for k, v in counts["hours"].items() if k is not None}
+    for grouping, rows in (agent_counts or {}).items():
+        for key, row in rows.items():
+            # A grouping's agent messages are in conversations it counts.
+            counts[grouping][int(key) if grouping == "hours" else key]["n_agent"] = row["n_agent"]
+    figures = {"counts": counts, "messages": messages, "timings": timings}
     topics = sorted(counts["topics"], key=lambda topic: (topic is not None, topic or ""))
-    agent_ids = (
-        set(counts["agents"]) | set(messages) | set(map(int, timings["first_response_s"]["agents"]))
-    ) - {None}
+    agent_ids = (set(counts["agents"]) | set(messages) | set(timings["first_response_s"]["agents"])) - {None}
     names = dict(AgentProfile.objects.filter(id__in=agent_ids).values_list("id", "display_name"))
     return {
         "period": {"since": iso(since), "until": iso(until)},
@@ -209,7 +205,7 @@ def report(*, since: datetime, until: datetime) -> dict:
     }
 
 
-def _agent(agent: int, name: str, counts, messages, transfers, timings) -> dict:
+def _agent(agent: int, name: str, counts, messages, timings) -> dict:
     """One agent: the conversations it held last (count, duration, CSAT: the
     agent of the conversation when it ended), the first responses it gave
     (the sender of the conversation's first agent message) and its own messages."""
@@ -218,8 +214,8 @@ def _agent(agent: int, name: str, counts, messages, transfers, timings) -> dict:
         "id": agent,
         "name": name,
         "conversations": row.get("n_conversations", 0),
-        "first_response_s": timings["first_response_s"]["agents"].get(str(agent), EMPTY).copy(),
-        "duration_s": timings["duration_s"]["agents"].get(str(agent), EMPTY).copy(),
+        "first_response_s": timings["first_response_s"]["agents"].get(agent, EMPTY).copy(),
+        "duration_s": timings["duration_s"]["agents"].get(agent, EMPTY).copy(),
         "messages": messages.get(agent, 0),
         "csat": _csat(row),
     }

@@ -100,7 +100,13 @@ def do_assign(conversation: Conversation, agent_id: int, *, transferred_from: in
     if conversation.first_assigned_at is None:
         conversation.first_assigned_at = now
     conversation.queue_order = None
-    conversation.save(update_fields=["agent", "status", "assigned_at", "first_assigned_at", "queue_order"])
+    fields = ["agent", "status", "assigned_at", "first_assigned_at", "queue_order"]
+    if transferred_from:
+        # The row is locked (lock_agents_conversation): counted here, for the
+        # reports, with the `transferred` note below.
+        conversation.transfer_count += 1
+        fields.append("transfer_count")
+    conversation.save(update_fields=fields)
     AgentProfile.objects.filter(id=agent_id).update(last_assigned_at=now)
     previous = AgentProfile.objects.get(id=transferred_from) if transferred_from else None
     # The agent gets this note inside `customer:new`, the customer after

@@ -136,3 +136,92 @@ def test_a_locked_database_hands_the_batch_over_at_once(db):
     finally:
         conn.execute("ROLLBACK")
     assert [o.message["text"] for o in _store(store, [_draft(conversation, customer, "one")], [])] == ["one"]
+
+
+# --- what the reports read: counts and the first agent message ---------------------------
+
+# The definitions (docs/REPORTS.md), read from the messages themselves.
+DEFINED = """
+SELECT
+    (SELECT COUNT(*) FROM chat_message m WHERE m.conversation_id = c.id AND m.sender <> 'system'),
+    (SELECT m.created_at FROM chat_message m WHERE m.conversation_id = c.id AND m.sender = 'agent'
+     ORDER BY m.id LIMIT 1),
+    (SELECT m.sender_agent_id FROM chat_message m WHERE m.conversation_id = c.id AND m.sender = 'agent'
+     ORDER BY m.id LIMIT 1)
+FROM chat_conversation c WHERE c.id = ?
+"""
+KEPT = (
+    "SELECT message_count, first_agent_message_at, first_agent_message_agent_id"
+    " FROM chat_conversation WHERE id = ?"
+)
+
+
+def _kept(conn, conversation: int) -> tuple:
+    """What the writer keeps on the conversation, checked against the messages."""
+    kept = conn.execute(KEPT, (conversation,)).fetchone()
+    assert kept == conn.execute(DEFINED, (conversation,)).fetchone()
+    return kept
+
+
+def _agent_draft(conversation: int, agent: int, text: str, client_id: str | None = None) -> Draft:
+    return Draft(conversation, "agent", "Ann", text, client_id, agent_id=agent)
+
+
+def test_the_writer_keeps_the_counts_and_the_first_agent_message(db):
+    conn, store, agents = db
+    ann, ben = agents["ann"]["id"], agents["ben"]["id"]
+    carla, one = _customer_with_conversation(conn, "active", ann)
+    dan, two = _customer_with_conversation(conn, "active", ann)
+    eve, three = _customer_with_conversation(conn, "active", ann)
+
+    # One conversation, customers only: the plain count.
+    _store(store, [_draft(one, carla, "hello", "c-1"), _draft(one, carla, "anyone?", "c-2")], [])
+    assert _kept(conn, one) == (2, None, None)
+
+    # One conversation, its first agent messages (two in the batch: the first counts).
+    batch = [_agent_draft(one, ann, "hi", "a-1"), _agent_draft(one, ann, "how can I help?")]
+    first = _store(store, batch, [])[0].message["id"]
+    (at,) = conn.execute("SELECT created_at FROM chat_message WHERE id = ?", (first,)).fetchone()
+    assert _kept(conn, one) == (4, at, ann)
+
+    # A resend of the first agent message in a later batch is the worker
+    # thread's (the stored one is read back): nothing is written here.
+    assert _store(store, [_agent_draft(one, ann, "again"), _agent_draft(one, ann, "hi", "a-1")], []) is None
+    assert _kept(conn, one) == (4, at, ann)
+
+    # Several conversations in one batch: one gets its first agent message, one
+    # more agent messages (its first stays), one customer messages only.
+    conn.execute("UPDATE chat_conversation SET agent_id = ? WHERE id = ?", (ben, one))  # a transfer
+    _store(
+        store,
+        [
+            _draft(two, dan, "hello"),
+            _agent_draft(one, ben, "Ben here", "b-1"),
+            _agent_draft(two, ann, "hi Dan"),
+            _draft(three, eve, "hello"),
+            _agent_draft(two, ann, "one moment"),
+            _draft(one, carla, "thanks", "c-3"),
+            _agent_draft(one, ben, "Ben here", "b-1"),  # a resend within the batch
+        ],
+        [],
+    )
+    assert _kept(conn, one) == (6, at, ann)  # still Ann's, who answered first
+    assert _kept(conn, two)[0] == 3 and _kept(conn, two)[2] == ann
+    assert _kept(conn, three) == (1, None, None)
+
+
+def test_a_batch_of_many_conversations_keeps_each_ones_first_agent_message(db):
+    """More conversations than one UPDATE takes (its parameters are bounded)."""
+    conn, store, agents = db
+    ann = agents["ann"]["id"]
+    pairs = [_customer_with_conversation(conn, "active", ann) for _ in range(250)]
+    drafts = []
+    for n, (customer, conversation) in enumerate(pairs):
+        drafts.append(_draft(conversation, customer, "hello"))
+        if n % 3:
+            drafts.append(_agent_draft(conversation, ann, "hi"))
+    _store(store, drafts, [])
+    for n, (_customer, conversation) in enumerate(pairs):
+        kept = _kept(conn, conversation)
+        assert kept[0] == (2 if n % 3 else 1)
+        assert (kept[2] == ann) == bool(n % 3)

@@ -37,7 +37,8 @@ HOUR_WEIGHTS = [1, 1, 1, 1, 1, 2, 3, 5, 8, 10, 10, 9, 8, 9, 10, 10, 9, 7, 5, 4, 
 
 CONVERSATION_COLUMNS = (
     "id, customer_id, agent_id, status, topic, created_at, queue_order, queued_at, assigned_at,"
-    " ended_at, end_reason, message_count, rating, rating_comment, rated_at, first_assigned_at"
+    " ended_at, end_reason, message_count, rating, rating_comment, rated_at, first_assigned_at,"
+    " transfer_count, first_agent_message_at, first_agent_message_agent_id"
 )
 MESSAGE_COLUMNS = (
     "conversation_id, sender, sender_agent_id, sender_name, text, client_id, created_at, status,"
@@ -147,7 +148,7 @@ class _Seeder:
                     self._conversation(conversation_id, first_customer + n, created_at, message_rows)
                 )
             cursor.executemany(
-                f"INSERT INTO chat_conversation ({CONVERSATION_COLUMNS}) VALUES ({', '.join(['%s'] * 16)})",
+                f"INSERT INTO chat_conversation ({CONVERSATION_COLUMNS}) VALUES ({', '.join(['%s'] * 19)})",
                 conversation_rows,
             )
             cursor.executemany(
@@ -197,6 +198,7 @@ class _Seeder:
             return (
                 conversation_id, customer_id, None, "ended", topic, self.adapt(created_at), None,
                 self.adapt(created_at), None, self.adapt(ended_at), reason, 1, None, "", None, None,
+                0, None, None,
             )  # fmt: skip
         agent = rng.choice(self.agents)
         first_assigned_at = latest_assigned_at = created_at + wait
@@ -211,6 +213,7 @@ class _Seeder:
         )
         at = first_assigned_at + timedelta(seconds=round(rng.lognormvariate(2.7, 0.7), 3))  # first reply
         counted = 1
+        first = None  # the first agent message: (when, who), as the message writer keeps it
         exchanges = rng.randint(1, 6)
         transfer_at = rng.randrange(exchanges) if rng.random() < 0.06 else None
         for i in range(exchanges):
@@ -221,6 +224,7 @@ class _Seeder:
                 latest_assigned_at = at  # as a transfer sets it
                 agent, at = to, at + timedelta(seconds=rng.uniform(5, 40))
             self._message(rows, conversation_id, "agent", agent, at, rng.choice(AGENT_LINES))
+            first = first or (self.adapt(at), agent[0])
             at += timedelta(seconds=rng.uniform(10, 90))
             self._message(rows, conversation_id, "customer", None, at, rng.choice(CUSTOMER_LINES))
             at += timedelta(seconds=rng.uniform(10, 120))
@@ -244,5 +248,5 @@ class _Seeder:
         return (
             conversation_id, customer_id, agent[0], "ended", topic, self.adapt(created_at), None,
             self.adapt(created_at), self.adapt(latest_assigned_at), self.adapt(ended_at), reason, counted,
-            rating, "", rated_at, self.adapt(first_assigned_at),
+            rating, "", rated_at, self.adapt(first_assigned_at), int(transfer_at is not None), *first,
         )  # fmt: skip
