@@ -9,8 +9,6 @@ same run, and the two are compared as a ratio (no absolute timings).
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 import statistics
 
 import pytest
@@ -19,6 +17,7 @@ from cs_project.testing import flood as flood_process
 from cs_project.testing.clients import Client, agent, customer, loopback
 from cs_project.testing.database import prepare_database
 from cs_project.testing.server import LiveServer, base_env, launch
+from cs_project.testing.services import REDIS_URL, fresh_postgres_database, require_redis
 from cs_project.testing.waits import eventually
 
 pytestmark = pytest.mark.live
@@ -272,43 +271,28 @@ async def test_forwarded_for_is_honoured_only_from_a_trusted_proxy(start_chat_se
 
 # --- shared across processes ------------------------------------------------------------------
 
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
 
 @pytest.fixture
 def two_servers_on_redis(tmp_path):
     """Two processes on one PostgreSQL database and one Redis, with small per-address limits."""
-    redis = pytest.importorskip("redis")
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
-    except redis.RedisError as error:
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {error}")
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {error}")
-    name = f"cs_test_{secrets.token_hex(4)}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    env = base_env(tmp_path / "unused.sqlite3")
-    env.update(
-        DATABASE_URL=PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}",
-        REDIS_URL=REDIS_URL,
-        REDIS_PREFIX=f"cs-test-{name}",
-        LIMIT_NEW_CUSTOMERS_PER_IP="3",
-        LIMIT_SOCKETS_PER_IP="5",
-    )
-    servers = []
-    try:
-        agents = prepare_database(env)
-        servers = [launch(env, agents, tmp_path) for _ in range(2)]
-        yield servers
-    finally:
-        for server in servers:
-            server.stop()
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    require_redis()
+    with fresh_postgres_database() as (database_url, name):
+        env = base_env(tmp_path / "unused.sqlite3")
+        env.update(
+            DATABASE_URL=database_url,
+            REDIS_URL=REDIS_URL,
+            REDIS_PREFIX=f"cs-test-{name}",
+            LIMIT_NEW_CUSTOMERS_PER_IP="3",
+            LIMIT_SOCKETS_PER_IP="5",
+        )
+        servers = []
+        try:
+            agents = prepare_database(env)
+            servers = [launch(env, agents, tmp_path) for _ in range(2)]
+            yield servers
+        finally:
+            for server in servers:
+                server.stop()
 
 
 async def test_two_processes_share_the_counters_of_an_address(two_servers_on_redis):

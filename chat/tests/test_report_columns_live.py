@@ -6,8 +6,6 @@ checked against the messages stored."""
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 
 import pytest
 
@@ -15,10 +13,9 @@ from chat.tests.test_attachments_live import png_bytes, upload
 from cs_project.testing.clients import agent, customer
 from cs_project.testing.database import prepare_database
 from cs_project.testing.server import base_env, launch
+from cs_project.testing.services import fresh_postgres_database
 
 pytestmark = pytest.mark.live
-
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 KEPT = (
     "SELECT message_count, first_agent_message_at, first_agent_message_agent_id,"
@@ -45,28 +42,20 @@ def served(request, start_chat_server, tmp_path):
         yield server, lambda sql, *params: server.query(sql.format(p="?"), params)
         return
     psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {error}")
-    name = f"cs_test_{secrets.token_hex(4)}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    server = None
-    try:
-        env = {**base_env(tmp_path / "unused.sqlite3"), "DATABASE_URL": url}
-        server = launch(env, prepare_database(env), tmp_path)
+    with fresh_postgres_database() as (url, _name):
+        server = None
+        try:
+            env = {**base_env(tmp_path / "unused.sqlite3"), "DATABASE_URL": url}
+            server = launch(env, prepare_database(env), tmp_path)
 
-        def read(sql, *params):
-            with psycopg.connect(url) as db:
-                return db.execute(sql.format(p="%s"), params).fetchall()
+            def read(sql, *params):
+                with psycopg.connect(url) as db:
+                    return db.execute(sql.format(p="%s"), params).fetchall()
 
-        yield server, read
-    finally:
-        if server is not None:
-            server.stop()
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+            yield server, read
+        finally:
+            if server is not None:
+                server.stop()
 
 
 def kept(read, conversation_id: int) -> tuple:

@@ -4,7 +4,6 @@ without it, then the migration, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import os
 import secrets
 import sqlite3
 import subprocess
@@ -13,8 +12,8 @@ import pytest
 
 from cs_project.testing.database import prepare_database
 from cs_project.testing.server import PYTHON, ROOT, base_env
+from cs_project.testing.services import fresh_postgres_database
 
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 T0 = "2026-12-01 10:00:00"
 
 
@@ -31,24 +30,14 @@ def database(request, tmp_path):
         yield base_env(path), run
         return
     psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {error}")
-    name = f"cs_test_{secrets.token_hex(4)}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with fresh_postgres_database() as (url, _name):
 
-    def run(sql, params=()):
-        with psycopg.connect(url) as db:
-            cursor = db.execute(sql, params)
-            return cursor.fetchall() if cursor.description else []
+        def run(sql, params=()):
+            with psycopg.connect(url) as db:
+                cursor = db.execute(sql, params)
+                return cursor.fetchall() if cursor.description else []
 
-    try:
         yield {**base_env(tmp_path / "unused.sqlite3"), "DATABASE_URL": url}, run
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def _migrate(env, *target: str) -> None:

@@ -4,9 +4,7 @@ command's JSON and CSV, and the same figures on PostgreSQL."""
 import csv
 import io
 import json
-import os
 import random
-import secrets
 import subprocess
 from datetime import timedelta
 from fractions import Fraction
@@ -23,6 +21,7 @@ from chat.reports.periods import parse_moment
 from chat.tests import report_data
 from cs_project.testing.database import migrate
 from cs_project.testing.server import PYTHON, ROOT, base_env
+from cs_project.testing.services import fresh_postgres_database
 
 
 def test_percentile_interpolates_between_closest_ranks():
@@ -180,21 +179,8 @@ def _run(env) -> dict:
 
 
 def test_postgresql_gives_the_same_figures_as_sqlite(tmp_path):
-    psycopg = pytest.importorskip("psycopg")
-    url = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    try:
-        admin = psycopg.connect(url, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL is not reachable at {url}: {error}")
-    name = f"cs_test_{secrets.token_hex(4)}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        env = base_env(tmp_path / "unused.sqlite3")
-        env["DATABASE_URL"] = url.rsplit("/", 1)[0] + f"/{name}"
-        on_postgres = _run(env)
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with fresh_postgres_database() as (url, _name):
+        on_postgres = _run({**base_env(tmp_path / "unused.sqlite3"), "DATABASE_URL": url})
     on_sqlite = _run(base_env(tmp_path / "db.sqlite3"))
     assert on_postgres["report"] == _expected_json(on_postgres["ids"])
     assert on_sqlite["report"] == _expected_json(on_sqlite["ids"])

@@ -6,9 +6,7 @@ one process to the other (Redis manager, channels_redis group).
 """
 
 import asyncio
-import os
 import re
-import secrets
 
 import pytest
 from django.utils import translation
@@ -17,50 +15,28 @@ from django.utils.translation import gettext
 from cs_project.testing.clients import Client, agent
 from cs_project.testing.database import prepare_database
 from cs_project.testing.server import base_env, launch
+from cs_project.testing.services import REDIS_URL, fresh_postgres_database, require_redis
 from cs_project.testing.waits import eventually
 
 pytestmark = pytest.mark.live
 
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 CJK = re.compile(r"[\u3400-\u9fff]")
-
-
-def _postgres():
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {error}")
-
-
-def _redis_available() -> None:
-    redis = pytest.importorskip("redis")
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
-    except redis.RedisError as error:
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {error}")
 
 
 @pytest.fixture
 def two_servers(tmp_path):
-    _redis_available()
-    admin = _postgres()
-    name = f"cs_test_{secrets.token_hex(4)}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    database_url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    env = base_env(tmp_path / "unused.sqlite3")
-    env.update(DATABASE_URL=database_url, REDIS_URL=REDIS_URL, REDIS_PREFIX=f"cs-test-{name}")
-    servers = []
-    try:
-        agents = prepare_database(env)
-        servers = [launch(env, agents, tmp_path) for _ in range(2)]
-        yield servers, database_url
-    finally:
-        for server in servers:
-            server.stop()
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    require_redis()
+    with fresh_postgres_database() as (database_url, name):
+        env = base_env(tmp_path / "unused.sqlite3")
+        env.update(DATABASE_URL=database_url, REDIS_URL=REDIS_URL, REDIS_PREFIX=f"cs-test-{name}")
+        servers = []
+        try:
+            agents = prepare_database(env)
+            servers = [launch(env, agents, tmp_path) for _ in range(2)]
+            yield servers, database_url
+        finally:
+            for server in servers:
+                server.stop()
 
 
 async def test_assignment_is_atomic_and_messages_cross_processes(two_servers):

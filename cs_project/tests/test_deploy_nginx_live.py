@@ -34,6 +34,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,12 +52,11 @@ from cs_project.testing.server import (
     start_command,
     stop_processes,
 )
+from cs_project.testing.services import REDIS_URL, fresh_postgres_database, require_redis
 from cs_project.testing.waits import eventually
 
 pytestmark = pytest.mark.live
 
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 HOST = "localhost"  # a name, as a site has: cookies are not kept for bare addresses
 LOG_LINE = re.compile(
     r'"(?P<request>[^"]*)" (?P<status>\d+) .* upstream=(?P<upstream>.*) route=(?P<route>\S+)$'
@@ -68,22 +68,6 @@ def _nginx() -> str:
     if found is None:
         pytest.skip("nginx is not installed (`make test` installs it as root where apt-get exists)")
     return found
-
-
-def _postgres():
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {error}")
-
-
-def _redis_available() -> None:
-    redis = pytest.importorskip("redis")
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
-    except redis.RedisError as error:
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {error}")
 
 
 def _certificate(directory: Path) -> tuple[Path, Path]:
@@ -191,18 +175,17 @@ class Deployment:
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory):
     nginx = _nginx()
-    _redis_available()
-    admin = _postgres()
+    require_redis()
+    database = ExitStack()
+    database_url, name = database.enter_context(fresh_postgres_database())
     tmp = tmp_path_factory.mktemp("deploy")
-    name = f"cs_test_{secrets.token_hex(4)}"
-    admin.execute(f'CREATE DATABASE "{name}"')
     *ports, https, http_port = _free_ports(4)  # two servers, nginx's HTTPS and HTTP
     env = base_env(tmp / "unused.sqlite3")
     env.update(
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS=HOST,
-        DATABASE_URL=PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}",
+        DATABASE_URL=database_url,
         REDIS_URL=REDIS_URL,
         REDIS_PREFIX=f"cs-test-{name}",
         STATIC_ROOT=str(tmp / "static"),
@@ -263,8 +246,7 @@ def deployment(tmp_path_factory):
         )
     finally:
         stop_processes(processes[::-1])
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        database.close()
 
 
 @dataclass
