@@ -1,8 +1,5 @@
-from functools import partial
-
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -63,10 +60,8 @@ class AgentProfileAdmin(admin.ModelAdmin):
             changes.append((presence.agent_set_capacity, {"capacity": capacity}))
         super().save_model(request, obj, form, change)
         for service, kwargs in changes:
-            # Admin saves inside a transaction of its own: a service run within
-            # it would have its events released by that commit, after
-            # run_from_sync stopped collecting them, and they would be lost.
-            transaction.on_commit(partial(actions.run_from_sync, service, agent_id=obj.id, **kwargs))
+            # Inside admin's transaction: their events go once it commits.
+            actions.run_from_sync(service, agent_id=obj.id, **kwargs)
 
     @admin.action(description=gettext_lazy("Issue a new API token (shown once)"))
     def rotate_api_token(self, request, queryset):

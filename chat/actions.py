@@ -19,9 +19,11 @@ log = logging.getLogger(__name__)
 
 
 def _call(service: Callable[..., T], kwargs: dict) -> tuple[T, list[Event]]:
+    """The service's result and its outbox: the events its commit released
+    (or, inside a caller's transaction, will release when that commits)."""
     with outbox.collecting() as events:
         result = service(**kwargs)
-    return result, list(events)
+    return result, events
 
 
 async def run(service: Callable[..., T], /, **kwargs) -> T:
@@ -40,13 +42,20 @@ def run_from_sync(service: Callable[..., T], /, **kwargs) -> T:
     """`run` for synchronous callers (admin views, management commands).
 
     The events are sent on the server's event loop, from which Django runs
-    sync views in a thread.
+    sync views in a thread. Called inside a transaction of the caller's
+    (admin's change form saves in one), the service's events are released
+    only when that transaction commits: they are sent then, or never if it
+    rolls back.
     """
     from .realtime import server  # noqa: F401  (binds emit to the server outside Daphne too)
 
     result, events = _call(service, kwargs)
-    if events:
-        async_to_sync(emit.dispatch)(events)
+    if transaction.get_connection().in_atomic_block:
+        # Registered after the service's own callbacks, so it runs after they
+        # have filled `events`.
+        transaction.on_commit(lambda: events and async_to_sync(emit.dispatch)(list(events)))
+    elif events:
+        async_to_sync(emit.dispatch)(list(events))
     return result
 
 
