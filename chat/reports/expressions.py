@@ -2,44 +2,17 @@
 
 from __future__ import annotations
 
-from django.db.models import FloatField, Func, IntegerField
+from django.db.models import Func, IntegerField
 
 
-class Seconds(Func):
-    """`end - start` in seconds, to the millisecond, as a float (NULL if either is).
+class Millis(Func):
+    """`end - start` in whole milliseconds, as an integer (NULL if either is).
 
     Both ends are rounded to whole milliseconds first (SQLite's date functions
     keep milliseconds), so SQLite and PostgreSQL give the same number.
     """
 
     arity = 2
-    output_field = FloatField()
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        template = "(ROUND((julianday(%(end)s) - julianday(%(start)s)) * 86400000.0) / 1000.0)"
-        return self._render(compiler, connection, template)
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        template = (
-            "CAST((ROUND(EXTRACT(EPOCH FROM %(end)s) * 1000) - ROUND(EXTRACT(EPOCH FROM %(start)s) * 1000))"
-            " / 1000.0 AS DOUBLE PRECISION)"
-        )
-        return self._render(compiler, connection, template)
-
-    def as_sql(self, compiler, connection, **extra_context):  # pragma: no cover - other backends
-        raise NotImplementedError(f"reports support SQLite and PostgreSQL, not {connection.vendor}")
-
-    def _render(self, compiler, connection, template):
-        end, start = self.get_source_expressions()
-        end_sql, end_params = compiler.compile(end)
-        start_sql, start_params = compiler.compile(start)
-        return template % {"end": end_sql, "start": start_sql}, (*end_params, *start_params)
-
-
-class Millis(Seconds):
-    """`end - start` in whole milliseconds, as an integer (NULL if either is):
-    `Seconds` times 1000, exactly, without a float for each row."""
-
     output_field = IntegerField()
 
     def as_sqlite(self, compiler, connection, **extra_context):
@@ -52,6 +25,15 @@ class Millis(Seconds):
             " AS BIGINT)"
         )
         return self._render(compiler, connection, template)
+
+    def as_sql(self, compiler, connection, **extra_context):  # pragma: no cover - other backends
+        raise NotImplementedError(f"reports support SQLite and PostgreSQL, not {connection.vendor}")
+
+    def _render(self, compiler, connection, template):
+        end, start = self.get_source_expressions()
+        end_sql, end_params = compiler.compile(end)
+        start_sql, start_params = compiler.compile(start)
+        return template % {"end": end_sql, "start": start_sql}, (*end_params, *start_params)
 
 
 class UtcHour(Func):

@@ -6,7 +6,7 @@ with lo = floor(h), it is v[lo] + (h - lo) * (v[lo + 1] - v[lo]) (linear
 interpolation between the two closest ranks; just v[lo] when h is whole).
 One value: that value. No value: no entry.
 
-The database computes each value (whole milliseconds: `expressions.Seconds`)
+The database computes each value (whole milliseconds: `expressions.Millis`)
 and sends them in one query, every figure and every grouping's key per row;
 the values are ranked here. Ranking in SQL took a window sort per figure and
 grouping (eleven for a report, 0.2 to 0.3 s each per 100,000 conversations,
@@ -25,8 +25,7 @@ from fractions import Fraction
 from operator import itemgetter
 
 from django.db import connection
-from django.db.models import BigIntegerField, Expression, QuerySet, Value
-from django.db.models.functions import Cast, Round
+from django.db.models import Expression, QuerySet
 
 PERCENTILES = {"median": Fraction(1, 2), "p90": Fraction(9, 10)}
 
@@ -109,18 +108,6 @@ def percentiles_of(
                     bucket.append(value)
             out[figure][grouping] = {key: _spread(bucket) for key, bucket in buckets.items()}
     return out
-
-
-def percentiles_by(queryset: QuerySet, *, value: Expression, groups: dict[str, Expression]) -> dict:
-    """{grouping: {group key (as text): {"median": s, "p90": s}}} of one `value`
-    in seconds to the millisecond (`expressions.Seconds`) over `queryset`'s
-    rows: `percentiles_of` for one figure, keys as text (None for NULL)."""
-    millis = Cast(Round(value * Value(1000)), BigIntegerField())
-    got = percentiles_of(queryset, values={"v": millis}, groups={"v": groups})["v"]
-    return {
-        grouping: {None if key is None else str(key): spread for key, spread in by.items()}
-        for grouping, by in got.items()
-    }
 
 
 EMPTY = dict.fromkeys(PERCENTILES)

@@ -32,9 +32,10 @@ ABANDONED = Q(
 )
 
 # The conversation's first agent message (its agent message with the
-# smallest id, ids being the conversation's order) and its messages per
-# side are kept on the conversation by the message writer, in the UPDATE
-# that counts each batch (chat.message_store.sql.count_messages).
+# smallest id, ids being the conversation's order) is kept on the
+# conversation by the message writer, in the UPDATE that counts each batch
+# (chat.message_store.sql.count_messages); the agents' messages are counted
+# from the messages (`_counts`, `_agent_messages`).
 FIRST_AGENT_AT = F("first_agent_message_at")
 FIRST_AGENT_ID = F("first_agent_message_agent_id")
 
