@@ -16,7 +16,7 @@ from chat import actions, background, selectors, system_notes
 from chat.errors import FORBIDDEN, NOT_LOGGED_IN, UNAUTHORIZED, ChatError
 from chat.message_store import Draft
 from chat.models import Sender
-from chat.realtime import connections, emit, limits, rooms, validation
+from chat.realtime import connections, emit, limits, rooms, this_process, validation
 from chat.realtime.rooms import AGENT_NS, AGENTS_ROOM, agent_room
 from chat.realtime.server import answer_unknown_events, on_event, on_message_event, sio
 from chat.services import endings, internal, presence, queue, receipts
@@ -53,7 +53,7 @@ async def disconnect(sid, reason=None):
         # handler, and a message stored meanwhile would count as delivered.
         await rooms.leave(sio, sid, AGENT_NS, agent_room(state.agent_id), state.lang)
         await sio.leave_room(sid, AGENTS_ROOM, namespace=AGENT_NS)
-        await actions.run(presence.agent_socket_closed, agent_id=state.agent_id)
+        await actions.run(presence.agent_socket_closed, agent_id=state.agent_id, process_id=this_process.ID)
 
 
 def _logged_in(sid: str) -> connections.AgentSocket:
@@ -74,7 +74,9 @@ async def login(sid, *args):
         await sio.enter_room(sid, AGENTS_ROOM, namespace=AGENT_NS)
         state.logged_in = True
     try:
-        return await actions.run(presence.agent_login, agent_id=state.agent_id, new_socket=new_socket)
+        return await actions.run(
+            presence.agent_login, agent_id=state.agent_id, new_socket=new_socket, process_id=this_process.ID
+        )
     except Exception:
         if new_socket:
             state.logged_in = False

@@ -1,6 +1,15 @@
 """Tasks that run for the life of a server process, started on first use.
 
-Daphne has no ASGI lifespan, so the first socket to connect starts them.
+Daphne has no ASGI lifespan, so the first socket to connect starts them:
+
+- the heartbeat: this process's row (chat.models.ServerProcess) every
+  PROCESS_HEARTBEAT_SECONDS, and its connected customers marked seen, so
+  that the other processes know what is alive (chat.services.processes);
+- the sweeper, in the one process that holds the maintenance lease
+  (chat.realtime.lease): processes silent too long have their agents'
+  sockets taken back, agents past the grace period go offline, idle
+  customers are closed, old history is deleted;
+- the bridges that carry internal chat and revocations between processes.
 """
 
 from __future__ import annotations
@@ -16,15 +25,17 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from . import actions
-from .realtime import connections, emit, revocation
+from .realtime import connections, emit, engine_socket, lease, revocation, rooms, this_process
 from .realtime.internal_bridge import run_internal_bridge
-from .services import endings, presence, retention, uploads
+from .services import endings, presence, processes, retention, uploads
 
 log = logging.getLogger(__name__)
 
 _started: asyncio.Future | None = None
+_tasks: list[asyncio.Task] = []
 # Retention has a thread (and so a database connection) of its own: its
-# reads never hold up the services' thread, and its writes are short batches.
+# reads never hold up the services' thread, and its writes are short
+# batches. Customers marked seen use it too.
 _retention_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="retention")
 # time.monotonic() when the next retention pass is due (the first sweep).
 _retention_due = 0.0
@@ -36,27 +47,110 @@ async def ensure_started() -> None:
     if _started is None:
         _started = asyncio.get_running_loop().create_future()
         try:
+            identity = {"process_id": this_process.ID, "host": this_process.HOST, "pid": this_process.PID}
+            await actions.run(processes.process_register, **identity)
             if not settings.REDIS_URL:
-                # One process owns every socket: counts left by a previous run
-                # are stale.
-                await actions.run(presence.presence_reset)
-            asyncio.get_running_loop().create_task(run_internal_bridge())
+                # One process owns every socket: what earlier runs counted is stale.
+                await actions.run(processes.processes_forget_all_but, process_id=this_process.ID)
+            loop = asyncio.get_running_loop()
+            _tasks.append(loop.create_task(run_internal_bridge()))
             channel = await revocation.subscribe()
-            asyncio.get_running_loop().create_task(revocation.run_revocation_bridge(emit.sio, channel))
-            asyncio.get_running_loop().create_task(sweep_forever())
+            _tasks.append(loop.create_task(revocation.run_revocation_bridge(emit.sio, channel)))
+            _tasks.append(loop.create_task(heartbeat_forever()))
+            _tasks.append(loop.create_task(sweep_forever()))
         finally:
             _started.set_result(None)
     await _started
 
 
-async def sweep_once() -> None:
+def stop() -> None:
+    """The process is exiting (chat.realtime.drain): no more heartbeats or sweeps."""
+    for task in _tasks:
+        task.cancel()
+    _tasks.clear()
+
+
+def lease_seconds() -> float:
+    """How long a sweeper holds the lease between renewals: three sweeps, at least 2 s."""
+    return max(3 * settings.CHAT["SWEEP_INTERVAL_SECONDS"], 2.0)
+
+
+async def sweep_once() -> bool:
+    """One round of maintenance, if this process holds the lease; whether it did."""
+    held = lease.lease()
+    seconds = lease_seconds()
+    if not await held.hold(seconds):
+        return False
+    await actions.run(
+        processes.processes_expire_silent, timeout_seconds=settings.CHAT["PROCESS_TIMEOUT_SECONDS"]
+    )
     await actions.run(presence.agents_expire_absent, grace_seconds=settings.CHAT["AGENT_GRACE_SECONDS"])
+    if not await held.hold(seconds):
+        return True
     await actions.run(
         endings.conversations_close_idle,
         idle_seconds=settings.CHAT["CUSTOMER_IDLE_SECONDS"],
+        # This process's own, up to this moment; the other processes' have
+        # been marked seen by their heartbeats.
         connected_customer_ids=connections.connected_customer_ids(),
     )
-    await retain_once()
+    if await held.hold(seconds):
+        await retain_once()
+    return True
+
+
+def seen_interval() -> float:
+    """How often connected customers are marked seen: well inside the idle period."""
+    return min(60.0, settings.CHAT["CUSTOMER_IDLE_SECONDS"] / 4)
+
+
+async def heartbeat_forever() -> None:
+    """Every second: customers newly connected here are marked seen; when due,
+    the heartbeat and every connected customer."""
+    beat_every = settings.CHAT["PROCESS_HEARTBEAT_SECONDS"]
+    next_beat = time.monotonic() + beat_every
+    next_seen = time.monotonic() + seen_interval()
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(min(1.0, beat_every))
+        now = time.monotonic()
+        try:
+            if now >= next_beat:
+                next_beat = now + beat_every
+                await heartbeat_once()
+            if now >= next_seen:
+                next_seen = now + seen_interval()
+                connections.take_newly_bound()
+                seen = sorted(connections.connected_customer_ids())
+            else:
+                seen = sorted(connections.take_newly_bound())
+            if seen:
+                await loop.run_in_executor(_retention_thread, _mark_seen, seen)
+        except Exception:
+            log.exception("heartbeat failed")
+
+
+async def heartbeat_once() -> None:
+    alive = await actions.run(
+        processes.process_heartbeat, process_id=this_process.ID, host=this_process.HOST, pid=this_process.PID
+    )
+    if not alive:
+        # Taken for dead (frozen past PROCESS_TIMEOUT_SECONDS): its agents'
+        # sockets were taken back. They reconnect and are counted again.
+        log.warning("this process was taken for dead; its agents' sockets reconnect")
+        for state_sid in list(connections.agents):
+            eio_sid = emit.sio.manager.eio_sid_from_sid(state_sid, rooms.AGENT_NS)
+            socket = emit.sio.eio.sockets.get(eio_sid) if eio_sid else None
+            if isinstance(socket, engine_socket.LeanSocket) and not socket.closed:
+                socket.close_for_reconnect()
+
+
+def _mark_seen(customer_ids: list[int]) -> int:
+    close_old_connections()
+    try:
+        return processes.customers_seen(customer_ids=customer_ids)
+    finally:
+        close_old_connections()
 
 
 def _purge_one_batch(days: float, connected_customer_ids: set[int]) -> retention.Purged:
@@ -113,8 +207,7 @@ async def retain_once() -> None:
 
 
 async def sweep_forever() -> None:
-    """Agents past the grace period go offline; idle customers are closed;
-    what is older than the retention period is deleted."""
+    """The sweeper, every SWEEP_INTERVAL_SECONDS (see `sweep_once`)."""
     while True:
         await asyncio.sleep(settings.CHAT["SWEEP_INTERVAL_SECONDS"])
         try:

@@ -49,6 +49,7 @@ class BatchQueue(Generic[T]):
         # per wake-up cost more, at a wake-up every batch or two under load.
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._handling = False
 
     def put(self, item: T) -> bool:
         """Queue an item (not a coroutine: nothing can overtake it on its way in).
@@ -84,7 +85,15 @@ class BatchQueue(Generic[T]):
                 batch, self._items = self._items[: self._max_batch], self._items[self._max_batch :]
             else:
                 batch, self._items = self._items, []
+            self._handling = True
             try:
                 await self._handle(batch)
             except Exception:  # the handler answers its items itself; this is the last resort
                 log.exception("%s: handling a batch of %d failed", self._name, len(batch))
+            finally:
+                self._handling = False
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and no batch being handled (a server draining waits for this)."""
+        return not self._items and not self._handling

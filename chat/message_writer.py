@@ -102,6 +102,11 @@ class MessageWriter:
         if not self._batches.put(_Pending(draft, sender_sid, reply)):
             raise ChatError(OVERLOADED, _("The server is overloaded; try again in a moment."))
 
+    @property
+    def idle(self) -> bool:
+        """Every message received so far is stored and answered."""
+        return self._batches.idle
+
     async def _handle(self, batch: list[_Pending]) -> None:
         """Store one batch (with the delivered marks gathered so far), then send it."""
         loop = asyncio.get_running_loop()

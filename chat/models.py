@@ -358,3 +358,55 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ServerProcess(models.Model):
+    """A running server process, alive as long as it keeps heartbeating.
+
+    Each process writes its row every PROCESS_HEARTBEAT_SECONDS. One silent
+    for PROCESS_TIMEOUT_SECONDS (killed, frozen, its machine gone) is taken
+    for dead by the others: they take its agents' sockets back
+    (chat.services.processes), and the grace period starts for those agents
+    as if they had disconnected.
+    """
+
+    # host:pid:random, made at start (chat.realtime.this_process).
+    id = models.CharField(_("process"), primary_key=True, max_length=120)
+    host = models.CharField(_("host"), max_length=100)
+    pid = models.PositiveIntegerField(_("process id"))
+    started_at = models.DateTimeField(_("started at"))
+    heartbeat_at = models.DateTimeField(_("last heartbeat"))
+
+    class Meta:
+        verbose_name = _("server process")
+        verbose_name_plural = _("server processes")
+        ordering = ["started_at"]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class ProcessAgentSockets(models.Model):
+    """How many of an agent's logged-in sockets one process holds.
+
+    Kept in the same transactions as `AgentProfile.sockets` (their sum over
+    processes), so that what a dead process held can be taken back exactly.
+    """
+
+    process = models.ForeignKey(
+        ServerProcess, on_delete=models.CASCADE, related_name="agent_sockets", verbose_name=_("process")
+    )
+    agent = models.ForeignKey(
+        "agents.AgentProfile", on_delete=models.CASCADE, related_name="+", verbose_name=_("agent")
+    )
+    sockets = models.PositiveIntegerField(_("connections"), default=0)
+
+    class Meta:
+        verbose_name = _("agent connections of a process")
+        verbose_name_plural = _("agent connections of processes")
+        constraints = [
+            models.UniqueConstraint(fields=["process", "agent"], name="process_agent_sockets_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.process_id}: agent {self.agent_id}, {self.sockets}"

@@ -50,6 +50,8 @@ async def connect(sid, environ, auth=None):
             refused = ChatError(INVALID_TOKEN, _("Join without a token."))
             raise ConnectionRefusedError(refused.code, refused.as_error(lang))
         state.customer_id, state.name, state.conversation_id = known
+        # Seen from now: another process's idle close must leave it alone.
+        connections.customer_bound(state.customer_id)
         await rooms.enter(sio, sid, CUSTOMER_NS, customer_room(state.customer_id), lang)
     connections.customers[sid] = state
 

@@ -15,14 +15,18 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 
 import agents.sockets  # noqa: E402, F401  (registers the /agent handlers)
 import chat.sockets  # noqa: E402, F401  (registers the /customer handlers)
+from chat.realtime.routing import RouteSessions  # noqa: E402
 from chat.realtime.server import sio  # noqa: E402
 
 from .upload_limit import UploadBodyLimit  # noqa: E402
 
 http_app = UploadBodyLimit(ASGIStaticFilesHandler(django_app) if settings.SERVE_STATIC else django_app)
 
-application = socketio.ASGIApp(
-    sio, other_asgi_app=ProtocolTypeRouter({"http": http_app}), socketio_path="socket.io"
+# A Socket.IO request for a session held elsewhere, or a new session while
+# this process drains on SIGTERM, is sent on to another process (503).
+application = RouteSessions(
+    socketio.ASGIApp(sio, other_asgi_app=ProtocolTypeRouter({"http": http_app}), socketio_path="socket.io"),
+    sio,
 )
 
 # With thousands of sockets, full collections of the start-up heap took

@@ -27,7 +27,7 @@ def server_command(kind: str, port: int, *, log_level: str | None = None) -> lis
     if kind == "uvicorn":
         quiet = ["--log-level", log_level] if log_level else []
         return [
-            sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
+            sys.executable, "-m", "cs_project.uvicorn_server", "--host", "127.0.0.1", "--port", str(port),
             "--loop", "uvloop", "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
             *quiet, "--no-access-log", APPLICATION,
         ]  # fmt: skip

@@ -328,6 +328,14 @@ CHAT = {
     "CUSTOMER_IDLE_SECONDS": env_float("CUSTOMER_IDLE_SECONDS", 30 * 60.0),
     # How often the sweeper looks for the two above.
     "SWEEP_INTERVAL_SECONDS": env_float("SWEEP_INTERVAL_SECONDS", 5.0),
+    # Each process writes its heartbeat this often; one silent for
+    # PROCESS_TIMEOUT_SECONDS is taken for dead and its agents' sockets are
+    # taken back (docs/DEPLOY.md, "When a process dies").
+    "PROCESS_HEARTBEAT_SECONDS": env_float("PROCESS_HEARTBEAT_SECONDS", 5.0),
+    "PROCESS_TIMEOUT_SECONDS": env_float("PROCESS_TIMEOUT_SECONDS", 30.0),
+    # On SIGTERM (cs_project.uvicorn_server): at most this long to store and
+    # ack what was received before the sockets are told to reconnect.
+    "SHUTDOWN_DRAIN_SECONDS": env_float("SHUTDOWN_DRAIN_SECONDS", 5.0),
     "DEFAULT_CAPACITY": env_int("AGENT_DEFAULT_CAPACITY", 5),
     # Customer messages: a token bucket per customer (all its sockets in one process).
     "CUSTOMER_RATE_BURST": env_int("CUSTOMER_RATE_BURST", 300),
@@ -337,6 +345,11 @@ CHAT = {
     # At most this many queued conversations are listed in `queue:update`.
     "QUEUE_LIST_LIMIT": env_int("QUEUE_LIST_LIMIT", 100),
 }
+if not 0 < 2 * CHAT["PROCESS_HEARTBEAT_SECONDS"] <= CHAT["PROCESS_TIMEOUT_SECONDS"]:
+    # A timeout shorter than two heartbeats would take live processes for dead.
+    raise ImproperlyConfigured(
+        "PROCESS_HEARTBEAT_SECONDS must be above 0 and PROCESS_TIMEOUT_SECONDS at least twice it."
+    )
 
 # --- Bounds (docs/SECURITY.md, "Bounds") ------------------------------------
 # What the server holds for one client, one conversation or one queue.

@@ -108,5 +108,20 @@ def join_ended(customer_id: int, sid: str) -> None:
             del _joining[customer_id]
 
 
+# Customers bound to a socket here since the last heartbeat: marked seen
+# within a second (chat.background), not at the next full round.
+_newly_bound: set[int] = set()
+
+
+def customer_bound(customer_id: int) -> None:
+    _newly_bound.add(customer_id)
+
+
+def take_newly_bound() -> set[int]:
+    global _newly_bound
+    taken, _newly_bound = _newly_bound, set()
+    return taken
+
+
 def connected_customer_ids() -> set[int]:
     return {c.customer_id for c in customers.values() if c.customer_id is not None}

@@ -131,18 +131,37 @@ class LeanSocket(async_socket.AsyncSocket):
         and resumes. The sender (the message writer, a room's emit) does not
         wait for the disconnect handlers.
         """
-        self._overflowed = True
         log.info("%s: send buffer over its cap; closing the socket", self.sid)
         while not self.queue.empty():
             self.queue.get_nowait()
             self.queue.task_done()
         self._queued_bytes = 0
-        self.queue.put_nowait(None)  # ends the writer task, or the pending long-poll
         if self._waiting_write is not None:
             self._waiting_write.cancel()
-        self._closing = asyncio.ensure_future(
-            self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_ERROR)
+        self._close_as_lost(self.server.reason.TRANSPORT_ERROR)
+
+    def flushed(self) -> bool:
+        """Nothing waits to be written to the client."""
+        return (
+            self.queue.empty()
+            and not self._writing
+            and (self._waiting_write is None or self._waiting_write.done())
         )
+
+    def close_for_reconnect(self) -> asyncio.Future:
+        """Close the socket as a lost transport, so that its client reconnects and resumes.
+
+        A server shutting down does this (chat.realtime.drain): a close packet
+        or a Socket.IO disconnect would be taken by the official clients as
+        final, and they would not reconnect. Call it once `flushed()`.
+        """
+        self._close_as_lost(self.server.reason.SERVER_DISCONNECT)
+        return self._closing
+
+    def _close_as_lost(self, reason) -> None:
+        self._overflowed = True  # nothing more is queued
+        self.queue.put_nowait(None)  # ends the writer task, or the pending long-poll
+        self._closing = asyncio.ensure_future(self.close(wait=False, abort=True, reason=reason))
 
     async def close(self, wait=True, abort=False, reason=None):
         await super().close(wait=wait, abort=abort, reason=reason)

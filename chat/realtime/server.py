@@ -22,7 +22,7 @@ from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from ..errors import INTERNAL, UNKNOWN_EVENT, ChatError
 from ..message_writer import Reply, writer
-from . import connections, emit, engine_socket, limits, socket_json
+from . import connections, drain, emit, engine_socket, limits, socket_json
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +159,9 @@ class ChatSocketServer(socketio.AsyncServer):
     # --- receiving -----------------------------------------------------------------------
 
     async def _handle_event(self, eio_sid, namespace, id, data):
+        if drain.draining:
+            # Not handled, not answered: the client sends it again elsewhere.
+            return
         namespace = namespace or "/"
         # Every event, known or not, before it costs a task or a query.
         if not limits.frame_allowed(eio_sid, namespace):
@@ -225,6 +228,7 @@ class ChatSocketServer(socketio.AsyncServer):
         # once python-socketio has sent the ack.
         pending: list[Callable[[], Awaitable[None]]] = []
         token = _after_ack.set(pending)
+        drain.handler_started()
         try:
             await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
             for send in pending:
@@ -233,6 +237,7 @@ class ChatSocketServer(socketio.AsyncServer):
                 except Exception:
                     log.exception("%s %s: sending after the ack failed", namespace, data[0])
         finally:
+            drain.handler_ended()
             _after_ack.reset(token)
 
 

@@ -1,7 +1,8 @@
 """Agent presence and status: sockets coming and going, online / busy / offline.
 
 Presence is the number of logged-in sockets, kept in the agent row so that
-every process sees it. Status and presence decide assignment, so these
+every process sees it, and per process (chat.services.processes) so that
+what a dead process held can be taken back. Status and presence decide assignment, so these
 services take the assignment lock like every other that may assign.
 """
 
@@ -11,7 +12,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -23,16 +23,17 @@ from ..events import AgentStateChanged
 from ..models import Conversation, ConversationStatus, Sender
 from ..outbox import record
 from .endings import do_release_conversations_of
+from .processes import agent_socket_counted, agent_socket_uncounted
 from .queue import do_drain, lock_assignment
 from .receipts import do_mark_delivered
 
 
 @transaction.atomic
-def agent_login(*, agent_id: int, new_socket: bool) -> dict:
-    """A socket of the agent logged in: count it, and return the console state."""
+def agent_login(*, agent_id: int, new_socket: bool, process_id: str) -> dict:
+    """A socket of the agent logged in: count it (held by `process_id`), and return the console state."""
     lock_assignment()
     if new_socket:
-        AgentProfile.objects.filter(id=agent_id).update(sockets=F("sockets") + 1)
+        agent_socket_counted(process_id=process_id, agent_id=agent_id)
     agent = AgentProfile.objects.select_for_update().get(id=agent_id)
     if agent.auto_offline:
         # The server, not the agent, set offline when the last socket went
@@ -56,9 +57,10 @@ def agent_login(*, agent_id: int, new_socket: bool) -> dict:
 
 
 @transaction.atomic
-def agent_socket_closed(*, agent_id: int) -> None:
-    """A logged-in socket is gone; the grace period starts when none is left."""
-    AgentProfile.objects.filter(id=agent_id, sockets__gt=0).update(sockets=F("sockets") - 1)
+def agent_socket_closed(*, agent_id: int, process_id: str) -> None:
+    """A logged-in socket held by `process_id` is gone; the grace period starts when none is left."""
+    if not agent_socket_uncounted(process_id=process_id, agent_id=agent_id):
+        return
     if AgentProfile.objects.filter(id=agent_id, sockets=0).update(last_disconnect_at=timezone.now()):
         record(AgentStateChanged(agent=selectors.agent_state_by_id(agent_id)))
 
@@ -99,12 +101,6 @@ def agents_expire_absent(*, grace_seconds: float) -> list[int]:
             do_release_conversations_of(agent)
             record(AgentStateChanged(agent=selectors.agent_state_by_id(agent.id)))
         return [a.id for a in gone]
-
-
-@transaction.atomic
-def presence_reset() -> None:
-    """Forget socket counts left by a server that stopped (single-process mode)."""
-    AgentProfile.objects.filter(sockets__gt=0).update(sockets=0, last_disconnect_at=timezone.now())
 
 
 @transaction.atomic

@@ -20,7 +20,7 @@ from chat import outbox, selectors
 from chat.errors import ChatError
 from chat.message_store import Draft, Stored, store_batch
 from chat.models import Conversation, Message
-from chat.services import endings, identity, internal, joins, presence, queue, ratings, receipts
+from chat.services import endings, identity, internal, joins, presence, processes, queue, ratings, receipts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -466,16 +466,19 @@ def test_an_internal_message_is_announced_once_per_client_id():
 def test_logging_in_counts_the_socket_and_serves_the_queue():
     waiting = start()
     ann = make_agent("ann", connected=False)
-    login, events = announced(presence.agent_login, agent_id=ann, new_socket=True)
+    login, events = announced(presence.agent_login, agent_id=ann, new_socket=True, process_id="p1")
     assert login["agent"]["connected"] is True and login["queue"] == []
     assert kinds(events) == [ev.AgentStateChanged, *SERVED_FROM_THE_QUEUE]
     assert events[1].customer_id == waiting.customer_id
 
 
 def test_the_last_socket_closing_is_announced():
-    ann = make_agent("ann")
-    _, events = announced(presence.agent_socket_closed, agent_id=ann)
+    ann = make_agent("ann", connected=False)
+    announced(presence.agent_login, agent_id=ann, new_socket=True, process_id="p1")
+    _, events = announced(presence.agent_socket_closed, agent_id=ann, process_id="p1")
     assert kinds(events) == [ev.AgentStateChanged] and events[0].agent["connected"] is False
+    # Closed twice (a process taken for dead, then its socket): counted down once.
+    assert announced(presence.agent_socket_closed, agent_id=ann, process_id="p1") == (None, [])
 
 
 def test_going_offline_hands_conversations_back_or_ends_them():
@@ -525,7 +528,10 @@ def test_raising_capacity_drains_the_queue():
 
 def test_quiet_services_announce_nothing():
     joined = start()
-    assert announced(presence.presence_reset) == (None, [])
+    assert announced(processes.processes_forget_all_but, process_id="p1") == (None, [])
+    assert announced(processes.process_heartbeat, process_id="p1", host="h", pid=1) == (False, [])
+    assert announced(processes.process_heartbeat, process_id="p1", host="h", pid=1) == (True, [])
+    assert announced(processes.processes_expire_silent, timeout_seconds=60) == ([], [])
     assert announced(joins.customer_seen, customer_id=joined.customer_id) == (None, [])
 
 
