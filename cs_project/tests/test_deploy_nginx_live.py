@@ -23,262 +23,26 @@ clients trust. The servers run as the systemd units run them: one
 
 from __future__ import annotations
 
-import datetime
 import http.client
-import ipaddress
 import json
-import os
-import re
 import secrets
 import shutil
-import socket
-import ssl
 import subprocess
-from contextlib import ExitStack
-from dataclasses import dataclass
-from pathlib import Path
 
 import aiohttp
 import pytest
 import socketio
 
-from cs_project.testing.clients import Client
-from cs_project.testing.database import AGENT_POOL, create_agents
-from cs_project.testing.server import (
-    PYTHON,
-    ROOT,
-    LiveServer,
-    base_env,
-    start_command,
-    stop_processes,
-)
-from cs_project.testing.services import REDIS_URL, fresh_postgres_database, require_redis
+from cs_project.testing.deployment import HOST, Deployment, Tab, deployed, open_tab
 from cs_project.testing.waits import eventually
 
 pytestmark = pytest.mark.live
 
-HOST = "localhost"  # a name, as a site has: cookies are not kept for bare addresses
-LOG_LINE = re.compile(
-    r'"(?P<request>[^"]*)" (?P<status>\d+) .* upstream=(?P<upstream>.*) route=(?P<route>\S+)$'
-)
-
-
-def _nginx() -> str:
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
-    if found is None:
-        pytest.skip("nginx is not installed (`make test` installs it as root where apt-get exists)")
-    return found
-
-
-def _certificate(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for localhost, 127.0.0.1 and ::1, and its key."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.DNSName(HOST),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                    x509.IPAddress(ipaddress.ip_address("::1")),
-                ]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert_path, key_path
-
-
-def _free_ports(count: int) -> list[int]:
-    """`count` distinct ports on 127.0.0.1 that nothing listens on (held open together while chosen)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
-def _ipv6() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
-def _nginx_conf(prefix: Path, site: Path) -> str:
-    """The main configuration around the site, as Debian's nginx.conf has it, in `prefix`."""
-    mime = Path("/etc/nginx/mime.types")
-    user = "user root;\n" if os.geteuid() == 0 else ""  # workers read the test's 0700 directories
-    temp = "".join(
-        f"    {kind}_temp_path {prefix}/{kind};\n"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    return (
-        f"{user}worker_processes 2;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\n"
-        "events { worker_connections 1024; }\n"
-        "http {\n"
-        + (f"    include {mime};\n" if mime.exists() else "")
-        + f"    default_type application/octet-stream;\n    access_log {prefix}/access.log;\n{temp}"
-        f"    include {site};\n}}\n"
-    )
-
-
-@dataclass
-class Deployment:
-    https: int
-    http: int
-    upstreams: list[str]  # "127.0.0.1:port" of each process
-    agents: dict
-    ssl: ssl.SSLContext
-    cert: Path
-    access_log: Path
-    acme_root: Path
-    static_root: Path
-    front: LiveServer  # nginx, as the clients' server
-
-    @property
-    def origin(self) -> str:
-        return f"https://{HOST}:{self.https}"
-
-    def log_lines(self) -> list[dict]:
-        text = self.access_log.read_text(errors="replace") if self.access_log.exists() else ""
-        return [m.groupdict() for m in map(LOG_LINE.search, text.splitlines()) if m]
-
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory):
-    nginx = _nginx()
-    require_redis()
-    database = ExitStack()
-    database_url, name = database.enter_context(fresh_postgres_database())
-    tmp = tmp_path_factory.mktemp("deploy")
-    *ports, https, http_port = _free_ports(4)  # two servers, nginx's HTTPS and HTTP
-    env = base_env(tmp / "unused.sqlite3")
-    env.update(
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS=HOST,
-        DATABASE_URL=database_url,
-        REDIS_URL=REDIS_URL,
-        REDIS_PREFIX=f"cs-test-{name}",
-        STATIC_ROOT=str(tmp / "static"),
-        SERVE_STATIC="0",
-        MEDIA_ROOT=str(tmp / "media"),
-    )
-    processes = []
-    try:
-        serve = ["bash", str(ROOT / "deploy" / "serve")]
-        prepared = subprocess.run(
-            [*serve, "--prepare"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-        )
-        assert prepared.returncode == 0, prepared.stdout + prepared.stderr
-        agents = create_agents(env, AGENT_POOL)
-        for port in ports:
-            with open(tmp / f"serve-{port}.log", "wb") as log:
-                processes.append(
-                    start_command(
-                        [*serve, "--skip-prepare"], port, {**env, "PORT": str(port)}, log, timeout=60
-                    )
-                )
-
-        cert, key = _certificate(tmp)
-        prefix = tmp / "nginx"
-        acme = tmp / "acme"
-        for directory in (prefix, acme / ".well-known" / "acme-challenge"):
-            directory.mkdir(parents=True)
-        render = [
-            PYTHON, str(ROOT / "deploy" / "nginx" / "render"), "--server-name", HOST,
-            "--ports", ",".join(map(str, ports)), "--https-port", str(https), "--http-port", str(http_port),
-            "--certificate", str(cert), "--certificate-key", str(key), "--static-root", env["STATIC_ROOT"],
-            "--log-dir", str(prefix), "--acme-root", str(acme),
-            *([] if _ipv6() else ["--no-ipv6"]),
-        ]  # fmt: skip
-        site = prefix / "cs-chat.conf"
-        site.write_text(subprocess.run(render, check=True, capture_output=True, text=True).stdout)
-        conf = prefix / "nginx.conf"
-        conf.write_text(_nginx_conf(prefix, site))
-        command = [nginx, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
-        tested = subprocess.run([*command, "-t"], capture_output=True, text=True)
-        assert tested.returncode == 0, tested.stderr
-        with open(prefix / "stderr.log", "wb") as log:
-            processes.append(start_command([*command, "-g", "daemon off;"], https, os.environ.copy(), log))
-
-        context = ssl.create_default_context(cafile=str(cert))
-        front = LiveServer(f"https://{HOST}:{https}", tmp / "unused.sqlite3", agents, processes[-1], prefix)
-        yield Deployment(
-            https=https,
-            http=http_port,
-            upstreams=[f"127.0.0.1:{port}" for port in ports],
-            agents=agents,
-            ssl=context,
-            cert=cert,
-            access_log=prefix / "cs-chat.access.log",
-            acme_root=acme,
-            static_root=Path(env["STATIC_ROOT"]),
-            front=front,
-        )
-    finally:
-        stop_processes(processes[::-1])
-        database.close()
-
-
-@dataclass
-class Tab:
-    """A Socket.IO client through nginx with its own HTTP session (cookie jar)."""
-
-    client: Client
-    http: aiohttp.ClientSession
-
-    def route(self) -> str:
-        routes = [c.value for c in self.http.cookie_jar if c.key == "cs_route"]
-        assert len(routes) == 1, f"nginx set no route cookie: {list(self.http.cookie_jar)!r}"
-        return routes[0]
-
-    async def close(self) -> None:
-        try:
-            await self.client.disconnect()
-        finally:
-            await self.http.close()
-
-
-async def _open(deployment: Deployment, namespace: str, transports, auth=None) -> Tab:
-    """Connect through nginx as a page of the site would: trusting its certificate, from its origin."""
-    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=deployment.ssl))
-    sio = socketio.AsyncClient(reconnection=False, http_session=http)
-    client = Client(deployment.front, namespace, transports=transports, sio=sio)
-    try:
-        await client.connect(auth=auth, headers={"Origin": deployment.origin})
-    except BaseException:
-        await http.close()
-        raise
-    return Tab(client, http)
+    with deployed(tmp_path_factory.mktemp("deploy")) as running:
+        yield running
 
 
 async def _upstream(deployment: Deployment, tab: Tab) -> str:
@@ -299,7 +63,7 @@ async def _open_on_another_process(deployment, namespace, transports, other: str
     does. Twenty tries all missing would be one in a million.
     """
     for _ in range(20):
-        tab = await _open(deployment, namespace, transports)
+        tab = await open_tab(deployment, namespace, transports)
         upstream = await _upstream(deployment, tab)
         if upstream != other:
             return tab, upstream
@@ -315,7 +79,7 @@ async def _open_on_another_process(deployment, namespace, transports, other: str
 async def test_customer_and_agent_on_two_processes_chat_through_nginx(
     deployment, transports, expected, username
 ):
-    agent = await _open(
+    agent = await open_tab(
         deployment, "/agent", transports, auth={"token": deployment.agents[username]["token"]}
     )
     tabs = [agent]
