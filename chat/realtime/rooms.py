@@ -40,5 +40,13 @@ async def enter(sio, sid: str, namespace: str, room: str, lang: str) -> None:
 
 
 async def leave(sio, sid: str, namespace: str, room: str, lang: str) -> None:
-    await sio.leave_room(sid, room, namespace=namespace)
-    await sio.leave_room(sid, language_room(room, lang), namespace=namespace)
+    """Take socket `sid`, one of this process's, out of `room` and its language room.
+
+    Done on this process's manager directly: in a disconnect handler the
+    socket already counts as gone, and the Redis manager's `leave_room` then
+    publishes the leave to the other processes instead, leaving the socket in
+    the room here until the handler returns; a storm of disconnects made two
+    Redis publishes each, past the manager's pool of connections.
+    """
+    for name in (room, language_room(room, lang)):
+        sio.manager.basic_leave_room(sid, namespace, name)

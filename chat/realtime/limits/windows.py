@@ -113,6 +113,11 @@ return 1
 # until nothing opens or closes a socket from that address for this long.
 SOCKETS_KEY_TTL = 3600
 
+# Commands in flight to Redis at once per process; past them a hit waits for
+# a connection, up to the wait, then counts as Redis unavailable.
+REDIS_POOL_SIZE = 100
+REDIS_POOL_WAIT_SECONDS = 5.0
+
 
 class RedisCounters:
     def __init__(self, url: str, prefix: str) -> None:
@@ -121,7 +126,15 @@ class RedisCounters:
 
         self._prefix = f"{prefix}:limits"
         self._process = uuid.uuid4().hex
-        self._async = redis.asyncio.Redis.from_url(url)
+        # A pool that waits for a free connection: redis-py's default one
+        # refuses the 101st concurrent command (MaxConnectionsError), and a
+        # storm of joins then found the counters "unavailable" and let every
+        # visitor through, the limits off just when they are needed.
+        self._async = redis.asyncio.Redis.from_pool(
+            redis.asyncio.BlockingConnectionPool.from_url(
+                url, max_connections=REDIS_POOL_SIZE, timeout=REDIS_POOL_WAIT_SECONDS
+            )
+        )
         self._sync = redis.Redis.from_url(url)
         self._hit = self._async.register_script(_HIT)
         self._hit_sync = self._sync.register_script(_HIT)
