@@ -95,8 +95,19 @@ async def join(sid, *args):
         result = await join_batcher.submit(joins.Start(name=name, email=email, topic=topic))
     else:
         known = state.customer_id
-        if known is not None:
-            connections.join_started(known, sid)
+        entered = None
+        if known is None and token is not None:
+            # A token in the join, not at connect (a client reconnecting
+            # without `auth`): in the room before the service reads the
+            # replay, as at connect. A message stored after that read and
+            # before the socket entered would reach it neither way.
+            found = await database_sync_to_async(selectors.customer_by_token)(token=token)
+            if found is not None:
+                entered = found[0]
+                await rooms.enter(sio, sid, CUSTOMER_NS, customer_room(entered), state.lang)
+        joining = known if known is not None else entered
+        if joining is not None:
+            connections.join_started(joining, sid)
         try:
             result = await actions.run(
                 joins.customer_join,
@@ -107,9 +118,18 @@ async def join(sid, *args):
                 topic=topic,
                 last_message_id=last_message_id,
             )
+        except BaseException:
+            if entered is not None:
+                await rooms.leave(sio, sid, CUSTOMER_NS, customer_room(entered), state.lang)
+            raise
         finally:
-            if known is not None:
-                connections.join_ended(known, sid)
+            if joining is not None:
+                connections.join_ended(joining, sid)
+        if entered is not None and entered != result.customer_id:
+            await rooms.leave(sio, sid, CUSTOMER_NS, customer_room(entered), state.lang)
+            entered = None
+        if entered is not None:
+            state.customer_id = result.customer_id
     if state.customer_id is None:
         await rooms.enter(sio, sid, CUSTOMER_NS, customer_room(result.customer_id), state.lang)
     state.customer_id = result.customer_id
