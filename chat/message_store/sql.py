@@ -64,19 +64,37 @@ def _table(model) -> str:
 
 
 def conversation_rows(cursor, ids: Iterable[int]) -> dict[int, ConversationRow]:
-    """The access row of each conversation that exists, by id."""
+    """The access row of each conversation that exists, by id; locked until commit where rows lock.
+
+    With several processes (PostgreSQL), two writers may store messages of
+    one conversation at once: the customer's process and the agent's. Were
+    the rows not locked before the messages are inserted, the one that
+    drew the lower id could commit second, and a client resuming from the
+    higher id (`last_message_id`) would never get it; the count read here
+    could also let both pass CONVERSATION_MAX_MESSAGES. Locked in id order,
+    so that two batches never wait on each other in a circle. SQLite has one
+    writer at a time, and no row locks.
+    """
     found = {}
-    for chunk in _chunks(list(ids), _IDS_PER_QUERY):
+    lock = " ORDER BY id FOR UPDATE" if _locks_rows(cursor) else ""
+    for chunk in _chunks(sorted(ids), _IDS_PER_QUERY):
         marks = ", ".join(["%s"] * len(chunk))
         cursor.execute(
             "SELECT id, status, agent_id, customer_id, message_count, first_agent_message_at IS NOT NULL"
             f" FROM {_table(Conversation)}"
-            f" WHERE id IN ({marks})",
+            f" WHERE id IN ({marks}){lock}",
             chunk,
         )
         for row in cursor.fetchall():
             found[row[0]] = ConversationRow(*row)
     return found
+
+
+def _locks_rows(cursor) -> bool:
+    # Django's cursor knows its database; the writer's own SQLite connection
+    # (chat.message_store.inline) is a plain sqlite3 cursor.
+    database = getattr(cursor, "db", None)
+    return database is not None and database.features.has_select_for_update
 
 
 def message_ids_under(cursor, keys: Iterable[MessageKey]) -> list[int]:
