@@ -52,7 +52,7 @@ async def disconnect(sid, reason=None):
         # Out of the rooms first: python-socketio leaves them only after this
         # handler, and a message stored meanwhile would count as delivered.
         await rooms.leave(sio, sid, AGENT_NS, agent_room(state.agent_id), state.lang)
-        await sio.leave_room(sid, AGENTS_ROOM, namespace=AGENT_NS)
+        rooms.leave_here(sio, sid, AGENT_NS, AGENTS_ROOM)
         await actions.run(presence.agent_socket_closed, agent_id=state.agent_id, process_id=this_process.ID)
 
 
@@ -81,7 +81,7 @@ async def login(sid, *args):
         if new_socket:
             state.logged_in = False
             await rooms.leave(sio, sid, AGENT_NS, agent_room(state.agent_id), state.lang)
-            await sio.leave_room(sid, AGENTS_ROOM, namespace=AGENT_NS)
+            rooms.leave_here(sio, sid, AGENT_NS, AGENTS_ROOM)
         raise
 
 

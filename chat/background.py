@@ -23,6 +23,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
+from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from . import actions
 from .realtime import connections, emit, engine_socket, lease, revocation, rooms, this_process
@@ -52,6 +53,7 @@ async def ensure_started() -> None:
             if not settings.REDIS_URL:
                 # One process owns every socket: what earlier runs counted is stale.
                 await actions.run(processes.processes_forget_all_but, process_id=this_process.ID)
+            await _until_subscribed()
             loop = asyncio.get_running_loop()
             _tasks.append(loop.create_task(run_internal_bridge()))
             channel = await revocation.subscribe()
@@ -61,6 +63,28 @@ async def ensure_started() -> None:
         finally:
             _started.set_result(None)
     await _started
+
+
+async def _until_subscribed(timeout: float = 5.0) -> None:
+    """With Redis, wait until this process listens for the others' events.
+
+    python-socketio's Redis manager subscribes in a task of its own, started
+    with the first connection; Redis keeps nothing for a subscriber that is
+    not there yet, so a message another process stored for a customer who
+    has just joined here was lost when it came first (seen in a rolling
+    restart: the restarted process's first customers).
+    """
+    manager = emit.sio.manager
+    if not isinstance(manager, AsyncPubSubManager):
+        return
+    deadline = time.monotonic() + timeout
+    # Polled: the manager's task sets no event to wait on (chat/realtime/patches.py).
+    while (  # noqa: ASYNC110
+        getattr(manager, "pubsub", None) is None or not manager.pubsub.subscribed
+    ) and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    if getattr(manager, "pubsub", None) is None or not manager.pubsub.subscribed:
+        log.warning("not subscribed to the other processes' events after %.0f s; serving anyway", timeout)
 
 
 def stop() -> None:

@@ -298,6 +298,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    # What a shutdown did (chat.realtime.drain): an operator reads it after a restart.
+    "loggers": {"chat.realtime.drain": {"level": "INFO"}},
 }
 
 # Garbage collector tuning for the server process (see cs_project/asgi.py).

@@ -173,6 +173,9 @@ class LeanSocket(async_socket.AsyncSocket):
 
     async def poll(self):
         """Wait for packets to send to the client."""
+        if (self.closing or self.closed) and self.queue.empty():
+            # Being closed (chat.realtime.drain): nothing more will come.
+            raise exceptions.QueueEmpty()
         try:
             if self._ws is None:  # long-polling: the request waits at most this long
                 async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):

@@ -114,6 +114,17 @@ FENCES = (
         "copied and changed (engine_socket.py, LeanSocket._websocket_handler): direct writes",
         "27f120df4d717a24",
     ),
+    # python-socketio's Redis manager: when a new process listens to the others.
+    Fence(
+        "socketio.async_redis_manager:AsyncRedisManager._redis_connect",
+        "relied on (chat/background.py, _until_subscribed): it sets the manager's `pubsub`",
+        "da4530c936323c25",
+    ),
+    Fence(
+        "socketio.async_redis_manager:AsyncRedisManager._redis_listen_with_retries",
+        "relied on (chat/background.py, _until_subscribed): `pubsub.subscribed` once it has subscribed",
+        "ad347f253fd3423a",
+    ),
     # Daphne: flow control for WebSockets (cs_project/daphne_server.py, gate_websocket_sends).
     Fence(
         "daphne.server:Server.handle_reply",

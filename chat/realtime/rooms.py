@@ -48,5 +48,10 @@ async def leave(sio, sid: str, namespace: str, room: str, lang: str) -> None:
     the room here until the handler returns; a storm of disconnects made two
     Redis publishes each, past the manager's pool of connections.
     """
-    for name in (room, language_room(room, lang)):
+    leave_here(sio, sid, namespace, room, language_room(room, lang))
+
+
+def leave_here(sio, sid: str, namespace: str, *rooms: str) -> None:
+    """Take socket `sid`, one of this process's, out of `rooms` (see `leave`)."""
+    for name in rooms:
         sio.manager.basic_leave_room(sid, namespace, name)

@@ -33,10 +33,17 @@ class RouteSessions:
     async def __call__(self, scope, receive, send):
         if scope["type"] in ("http", "websocket") and scope["path"].startswith(self._path):
             sid = _sid(scope.get("query_string", b""))
-            if (sid is None and drain.draining) or (sid is not None and sid not in self._sockets):
+            if (sid is None and drain.draining) or (sid is not None and _gone(self._sockets.get(sid))):
                 await _unavailable(scope, send, b"draining" if sid is None else b"unknown session")
                 return
         await self._app(scope, receive, send)
+
+
+def _gone(socket) -> bool:
+    # A socket being closed (its disconnect handlers running), or closed,
+    # stays listed until Engine.IO answers its next request; a long-poll let
+    # through to it would wait for packets that never come.
+    return socket is None or socket.closing or socket.closed
 
 
 def _sid(query: bytes) -> str | None:

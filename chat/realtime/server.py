@@ -75,7 +75,14 @@ class InProcessManager(socketio.AsyncManager):
 
 def _client_manager() -> socketio.AsyncManager:
     if settings.REDIS_URL:
-        return socketio.AsyncRedisManager(settings.REDIS_URL, channel=f"{settings.REDIS_PREFIX}-socketio")
+        # redis-py's pool refuses a command past `max_connections` (100 by
+        # default) instead of waiting: a storm of sends from many tasks at
+        # once (disconnects, joins) had its publishes retried or dropped.
+        return socketio.AsyncRedisManager(
+            settings.REDIS_URL,
+            channel=f"{settings.REDIS_PREFIX}-socketio",
+            redis_options={"max_connections": 1000},
+        )
     return InProcessManager()
 
 
