@@ -17,6 +17,7 @@ import logging
 from channels.layers import get_channel_layer
 
 from . import connections
+from .layer_groups import RETRY_SECONDS, join_until_done, new_channel
 from .rooms import AGENT_NS, CUSTOMER_NS
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ async def disconnect_local(sio, kind: str, id: int, credential: str | None) -> i
 async def subscribe() -> str:
     """Coroutine: this process's channel, in the group from now on."""
     layer = get_channel_layer()
-    channel = await layer.new_channel("revocations.")
+    channel = await new_channel(layer)
     await layer.group_add(GROUP, channel)
     return channel
 
@@ -80,14 +81,13 @@ async def run_revocation_bridge(sio, channel: str) -> None:
             event = await asyncio.wait_for(layer.receive(channel), timeout=3600)
         except TimeoutError:
             event = None
-        except Exception:  # the channel layer is down (Redis): try again shortly
-            log.exception("revocation bridge: receiving failed")
-            await asyncio.sleep(1)
+        except Exception as error:  # the channel layer is down (Redis): try again shortly
+            log.warning("revocation bridge: receiving failed (%r)", error)
+            await asyncio.sleep(RETRY_SECONDS)
             event = None
-        try:
-            await layer.group_add(GROUP, channel)  # renewed: groups expire
-        except Exception:
-            log.exception("revocation bridge: renewing the group failed")
+        # Joined again before the next receive, retrying while Redis is
+        # down: groups expire, and a restarted Redis may have forgotten it.
+        await join_until_done(layer, GROUP, channel)
         if event is None:
             continue
         try:
