@@ -93,6 +93,12 @@ FENCES = (
         f"relied on ({_SERVER}.has_local_sockets, others_here): the layout of manager.rooms",
         "3f509586d2d7f47e",
     ),
+    # python-socketio: the Redis manager.
+    Fence(
+        "socketio.async_redis_manager:AsyncRedisManager._redis_listen_with_retries",
+        "replaced (chat/realtime/server.py, RedisManager): retries within 2 s once Redis is back",
+        "ad347f253fd3423a",
+    ),
     # python-engineio: the socket (chat/realtime/engine_socket.py, LeanSocket).
     Fence(
         "engineio.async_socket:AsyncSocket.send",
