@@ -65,7 +65,13 @@ async def subscribe() -> str:
     """Coroutine: this process's channel, in the group from now on."""
     layer = get_channel_layer()
     channel = await new_channel(layer)
-    await layer.group_add(GROUP, channel)
+    try:
+        await layer.group_add(GROUP, channel)
+    except Exception as error:
+        # Redis is down as the process takes its first socket: raising here
+        # would leave the process without its bridge (and its sweeper, which
+        # starts after) for good. The bridge joins once Redis is back.
+        log.warning("revocations: joining the group failed (%r); the bridge will", error)
     return channel
 
 
@@ -76,6 +82,7 @@ async def run_revocation_bridge(sio, channel: str) -> None:
     admitted, so that no socket can miss a revocation sent after it connected.
     """
     layer = get_channel_layer()
+    await join_until_done(layer, GROUP, channel)  # in case `subscribe` could not
     while True:
         try:
             event = await asyncio.wait_for(layer.receive(channel), timeout=3600)
