@@ -106,7 +106,14 @@ class RedisManager(socketio.AsyncRedisManager):
 
 def _client_manager() -> socketio.AsyncManager:
     if settings.REDIS_URL:
-        return RedisManager(settings.REDIS_URL, channel=f"{settings.REDIS_PREFIX}-socketio")
+        return RedisManager(
+            settings.REDIS_URL,
+            channel=f"{settings.REDIS_PREFIX}-socketio",
+            # Publishing is awaited on the message path (two attempts): a Redis
+            # that hangs must not hold each message up for redis-py's default
+            # 5 s twice. Listening blocks without a timeout whatever these say.
+            redis_options={"socket_connect_timeout": 1, "socket_timeout": 1},
+        )
     return InProcessManager()
 
 
