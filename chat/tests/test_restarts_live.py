@@ -56,13 +56,13 @@ def two_servers(tmp_path, database_url: str, redis_url: str, prefix: str, **extr
             server.stop()
 
 
-async def chatting(one, two):
-    """Ann on process two, Carla on process one, in one conversation; a message each way."""
+async def chatting(one, two, *, cross: bool = True):
+    """Ann on process two, Carla on process one, in one conversation; a message each way (`cross`)."""
     ann, _ = await agent(two, "ann")
     carla, join = await customer(one, "Carla")
     assert join["conversation"]["agent"]["name"] == "Ann", join
-    conversation_id = join["conversation"]["id"]
-    await crossing(carla, ann, conversation_id, attempts=1)
+    if cross:
+        await crossing(carla, ann, join["conversation"]["id"], attempts=1)
     return ann, carla, join
 
 
@@ -306,4 +306,40 @@ async def test_a_postgres_restart_refuses_or_stores_and_service_resumes(tmp_path
             again = await tab_of(two, join)
             assert (await again.call("customer:message", {"text": "from a new tab"}))["ok"]
             for client in (carla, ann, dora, again):
+                await client.disconnect()
+
+
+async def test_processes_whose_first_sockets_come_while_redis_is_down(tmp_path):
+    with private_redis() as redis, fresh_postgres_database() as (database_url, name):
+        prefix = f"cs-test-{name}"
+        with two_servers(tmp_path, database_url, redis.url, prefix, AGENT_GRACE_SECONDS="0.5") as (one, two):
+            # Nothing has connected yet: each process starts its background
+            # tasks (bridges, sweeper) with its first socket, now.
+            redis.stop()
+            ann, carla, join = await chatting(one, two, cross=False)
+            conversation_id = join["conversation"]["id"]
+            ben, _ = await agent(one, "ben")
+            redis.start()
+
+            await crossing(carla, ann, conversation_id)
+            await internal_crossing(ann, ben)
+            members = redis_client(redis.url)
+            await eventually(
+                lambda: members.zcard(f"{prefix}:group:chat.revocations") == 2,
+                timeout=30,
+                what="both processes in the revocations group",
+            )
+            # The sweeper runs too: Ben, gone, goes offline after his grace.
+            await ben.disconnect()
+            with psycopg.connect(database_url, autocommit=True) as db:
+                await eventually(
+                    lambda: (
+                        db.execute(
+                            "select status from agents_agentprofile where id=%s", (one.agents["ben"]["id"],)
+                        ).fetchone()[0]
+                        == "offline"
+                    ),
+                    what="Ben offline after his grace period",
+                )
+            for client in (carla, ann):
                 await client.disconnect()
