@@ -164,9 +164,9 @@ if REDIS_URL:
             "CONFIG": {
                 # A receive blocks in Redis for up to 5 s (BZPOPMIN); redis-py's
                 # default socket timeout, 5 s too, would cut every quiet one
-                # short with an error. A little longer, so that a Redis that
-                # stopped answering is still noticed soon.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 7}],
+                # short with an error. Twice that, so that a Redis that
+                # stopped answering is still noticed.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 10}],
                 "prefix": REDIS_PREFIX,
                 "capacity": 10_000,
             },

@@ -109,10 +109,12 @@ def _client_manager() -> socketio.AsyncManager:
         return RedisManager(
             settings.REDIS_URL,
             channel=f"{settings.REDIS_PREFIX}-socketio",
-            # Publishing is awaited on the message path (two attempts): a Redis
-            # that hangs must not hold each message up for redis-py's default
-            # 5 s twice. Listening blocks without a timeout whatever these say.
-            redis_options={"socket_connect_timeout": 1, "socket_timeout": 1},
+            # Publishing is awaited on the message path (two attempts, each
+            # connecting again): a Redis that is gone must not hold each
+            # message up for redis-py's default 5 s twice. Answers keep that
+            # default: a loop busy for a moment must not lose events to a
+            # timeout. Listening blocks without one whatever these say.
+            redis_options={"socket_connect_timeout": 1},
         )
     return InProcessManager()
 
