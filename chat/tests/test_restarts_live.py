@@ -34,7 +34,7 @@ pytestmark = pytest.mark.live
 # How many messages each side sends while the service is down.
 DURING_OUTAGE = 5
 # Probes sent, one at a time, while waiting for messages to cross processes
-# again (the Socket.IO manager's Redis listener retries with a back-off).
+# again (the processes reconnect to Redis on their own schedule).
 PROBES = 120
 # Messages sent at once as the service goes down.
 BURST = 20
@@ -141,10 +141,16 @@ async def internal_crossing(ann: Client, ben: Client, attempts: int = PROBES) ->
     raise AssertionError(f"no agent:internal crossed processes after {attempts} notes")
 
 
-def redis_client(url: str):
+async def both_in_revocations_group(redis_url: str, prefix: str) -> None:
+    """Wait until both processes' revocation bridges are in their group (a restarted Redis forgets it)."""
     import redis
 
-    return redis.Redis.from_url(url)
+    with redis.Redis.from_url(redis_url) as members:
+        await eventually(
+            lambda: members.zcard(f"{prefix}:group:chat.revocations") == 2,
+            timeout=30,
+            what="both processes in the revocations group",
+        )
 
 
 async def during_outage(carla: Client, ann: Client, conversation_id: int) -> dict[str, dict | None]:
@@ -256,12 +262,7 @@ async def test_a_redis_restart_mid_chat_loses_nothing_acknowledged(tmp_path):
             # the other process. The restarted Redis has forgotten the group:
             # both processes must have joined it again.
             tab = await Client(two, "/customer").connect(auth={"token": join["token"]})
-            members = redis_client(redis.url)
-            await eventually(
-                lambda: members.zcard(f"{prefix}:group:chat.revocations") == 2,
-                timeout=30,
-                what="both processes back in the revocations group",
-            )
+            await both_in_revocations_group(redis.url, prefix)
             again = await carla.call(
                 "customer:join", {"token": join["token"], "new_chat": True, "name": "Dora"}
             )
@@ -323,12 +324,7 @@ async def test_processes_whose_first_sockets_come_while_redis_is_down(tmp_path):
 
             await crossing(carla, ann, conversation_id)
             await internal_crossing(ann, ben)
-            members = redis_client(redis.url)
-            await eventually(
-                lambda: members.zcard(f"{prefix}:group:chat.revocations") == 2,
-                timeout=30,
-                what="both processes in the revocations group",
-            )
+            await both_in_revocations_group(redis.url, prefix)
             # The sweeper runs too: Ben, gone, goes offline after his grace.
             await ben.disconnect()
             with psycopg.connect(database_url, autocommit=True) as db:
