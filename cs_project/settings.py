@@ -132,9 +132,14 @@ if RETENTION_DAYS < 0 or RETENTION_BATCH < 1 or RETENTION_INTERVAL_SECONDS <= 0:
 # SQLite: WAL so readers never wait for the writer; IMMEDIATE transactions
 # so two writers queue on the busy timeout instead of failing on upgrade.
 SQLITE_PATH = os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3"))
+# Connections are kept (CONN_MAX_AGE) and checked before each reuse: after a
+# PostgreSQL restart a kept connection is dead, and without the check the
+# first query on each (a customer's join, say) would fail before Django
+# replaced it. The check is one `SELECT 1` each time a thread takes its
+# connection up again; on SQLite it costs nothing.
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{SQLITE_PATH}"), conn_max_age=600
+        os.environ.get("DATABASE_URL", f"sqlite:///{SQLITE_PATH}"), conn_max_age=600, conn_health_checks=True
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -156,7 +161,15 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": REDIS_PREFIX, "capacity": 10_000},
+            "CONFIG": {
+                # A receive blocks in Redis for up to 5 s (BZPOPMIN); redis-py's
+                # default socket timeout, 5 s too, would cut every quiet one
+                # short with an error. Twice that, so that a Redis that
+                # stopped answering is still noticed.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 10}],
+                "prefix": REDIS_PREFIX,
+                "capacity": 10_000,
+            },
         }
     }
 else:

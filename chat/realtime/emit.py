@@ -325,15 +325,23 @@ async def notify_agent(
 async def _internal(event: InternalMessageCreated) -> None:
     # Through the channel layer: every process forwards it to its own agents
     # (chat.realtime.internal_bridge).
-    await get_channel_layer().group_send(
-        INTERNAL_GROUP,
-        {
-            "type": "internal.message",
-            "message": event.message,
-            "sender_id": event.sender_id,
-            "to_agent_id": event.to_agent_id,
-        },
-    )
+    try:
+        await get_channel_layer().group_send(
+            INTERNAL_GROUP,
+            {
+                "type": "internal.message",
+                "message": event.message,
+                "sender_id": event.sender_id,
+                "to_agent_id": event.to_agent_id,
+            },
+        )
+    except Exception:
+        # Redis is down. The message is stored (its sender is told so):
+        # this process's agents get it now, the others' find it in the
+        # console's history. Raising here would answer an error for a
+        # message that was stored.
+        log.warning("internal message %s reached this process only", event.message["id"], exc_info=True)
+        await internal_to_local_agents(event.message, event.sender_id, event.to_agent_id)
 
 
 async def _queue_changed(event: QueueChanged) -> None:
@@ -343,7 +351,15 @@ async def _queue_changed(event: QueueChanged) -> None:
 async def _revoked(event: SocketsRevoked) -> None:
     # Through the channel layer: every process drops its own sockets
     # (chat.realtime.revocation).
-    await revocation.publish(event.kind, event.id, event.credential)
+    try:
+        await revocation.publish(event.kind, event.id, event.credential)
+    except Exception:
+        # Redis is down. The revocation is stored, and every new socket is
+        # checked against it; of the sockets already open, this process
+        # drops its own at least (docs/DEPLOY.md, "When Redis or PostgreSQL
+        # restarts").
+        log.warning("revocation of %s %s applied in this process only", event.kind, event.id, exc_info=True)
+        await revocation.disconnect_local(sio, event.kind, event.id, event.credential)
 
 
 HANDLERS: dict[type[Event], Callable[[Event], Awaitable[None]]] = {

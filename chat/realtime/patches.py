@@ -93,6 +93,13 @@ FENCES = (
         f"relied on ({_SERVER}.has_local_sockets, others_here): the layout of manager.rooms",
         "3f509586d2d7f47e",
     ),
+    # python-socketio: the Redis manager.
+    Fence(
+        "socketio.async_redis_manager:AsyncRedisManager._redis_listen_with_retries",
+        "replaced (chat/realtime/server.py, RedisManager): retries within 2 s once Redis is back;"
+        " chat/background.py's _until_subscribed reads the `pubsub` it subscribes",
+        "ad347f253fd3423a",
+    ),
     # python-engineio: the socket (chat/realtime/engine_socket.py, LeanSocket).
     Fence(
         "engineio.async_socket:AsyncSocket.send",
@@ -119,11 +126,6 @@ FENCES = (
         "socketio.async_redis_manager:AsyncRedisManager._redis_connect",
         "relied on (chat/background.py, _until_subscribed): it sets the manager's `pubsub`",
         "da4530c936323c25",
-    ),
-    Fence(
-        "socketio.async_redis_manager:AsyncRedisManager._redis_listen_with_retries",
-        "relied on (chat/background.py, _until_subscribed): `pubsub.subscribed` once it has subscribed",
-        "ad347f253fd3423a",
     ),
     # Daphne: flow control for WebSockets (cs_project/daphne_server.py, gate_websocket_sends).
     Fence(

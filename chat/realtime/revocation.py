@@ -17,6 +17,7 @@ import logging
 from channels.layers import get_channel_layer
 
 from . import connections
+from .layer_groups import RETRY_SECONDS, join_until_done, new_channel
 from .rooms import AGENT_NS, CUSTOMER_NS
 
 log = logging.getLogger(__name__)
@@ -63,8 +64,14 @@ async def disconnect_local(sio, kind: str, id: int, credential: str | None) -> i
 async def subscribe() -> str:
     """Coroutine: this process's channel, in the group from now on."""
     layer = get_channel_layer()
-    channel = await layer.new_channel("revocations.")
-    await layer.group_add(GROUP, channel)
+    channel = await new_channel(layer)
+    try:
+        await layer.group_add(GROUP, channel)
+    except Exception as error:
+        # Redis is down as the process takes its first socket: raising here
+        # would leave the process without its bridge (and its sweeper, which
+        # starts after) for good. The bridge joins once Redis is back.
+        log.warning("revocations: joining the group failed (%r); the bridge will", error)
     return channel
 
 
@@ -75,19 +82,19 @@ async def run_revocation_bridge(sio, channel: str) -> None:
     admitted, so that no socket can miss a revocation sent after it connected.
     """
     layer = get_channel_layer()
+    await join_until_done(layer, GROUP, channel)  # in case `subscribe` could not
     while True:
         try:
             event = await asyncio.wait_for(layer.receive(channel), timeout=3600)
         except TimeoutError:
             event = None
-        except Exception:  # the channel layer is down (Redis): try again shortly
-            log.exception("revocation bridge: receiving failed")
-            await asyncio.sleep(1)
+        except Exception as error:  # the channel layer is down (Redis): try again shortly
+            log.warning("revocation bridge: receiving failed (%r)", error)
+            await asyncio.sleep(RETRY_SECONDS)
             event = None
-        try:
-            await layer.group_add(GROUP, channel)  # renewed: groups expire
-        except Exception:
-            log.exception("revocation bridge: renewing the group failed")
+        # Joined again before the next receive, retrying while Redis is
+        # down: groups expire, and a restarted Redis may have forgotten it.
+        await join_until_done(layer, GROUP, channel)
         if event is None:
             continue
         try:

@@ -9,6 +9,7 @@ call of python-socketio's private senders (`_send_packet`,
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -73,15 +74,51 @@ class InProcessManager(socketio.AsyncManager):
                 log.debug("send to %s failed", eio_sid, exc_info=True)
 
 
+class RedisManager(socketio.AsyncRedisManager):
+    """python-socketio's Redis manager, listening again soon after Redis is back.
+
+    Upstream's listener retries with a sleep that doubles up to a minute and
+    is reset only by a successful subscribe: after a Redis outage of a minute,
+    events from the other processes stayed lost for up to a minute more
+    (docs/DEPLOY.md, "When Redis or PostgreSQL restarts"). Here the sleep
+    never grows past LISTEN_RETRY_MAX_SECONDS; a reconnect is one cheap TCP
+    connect, and every second counts while the processes cannot hear each other.
+    """
+
+    LISTEN_RETRY_MAX_SECONDS = 2.0
+
+    async def _redis_listen_with_retries(self):
+        retry_sleep = 0.25
+        while True:
+            try:
+                self._redis_connect()
+                await self.pubsub.subscribe(self.channel)
+                retry_sleep = 0.25
+                async for message in self.pubsub.listen():
+                    yield message
+            except Exception as error:
+                log.warning(
+                    "Socket.IO manager: receiving from Redis failed (%r); again in %s s", error, retry_sleep
+                )
+                await asyncio.sleep(retry_sleep)
+                retry_sleep = min(retry_sleep * 2, self.LISTEN_RETRY_MAX_SECONDS)
+
+
 def _client_manager() -> socketio.AsyncManager:
     if settings.REDIS_URL:
-        # redis-py's pool refuses a command past `max_connections` (100 by
-        # default) instead of waiting: a storm of sends from many tasks at
-        # once (disconnects, joins) had its publishes retried or dropped.
-        return socketio.AsyncRedisManager(
+        return RedisManager(
             settings.REDIS_URL,
             channel=f"{settings.REDIS_PREFIX}-socketio",
-            redis_options={"max_connections": 1000},
+            # Publishing is awaited on the message path (two attempts, each
+            # connecting again): a Redis that is gone must not hold each
+            # message up for redis-py's default 5 s twice. Answers keep that
+            # default: a loop busy for a moment must not lose events to a
+            # timeout. Listening blocks without one whatever these say.
+            # redis-py's pool refuses a command past `max_connections` (100
+            # by default) instead of waiting: a storm of sends from many
+            # tasks at once (disconnects, joins) had its publishes retried
+            # or dropped.
+            redis_options={"socket_connect_timeout": 1, "max_connections": 1000},
         )
     return InProcessManager()
 

@@ -30,10 +30,10 @@ def test_each_fenced_upstream_method_is_unchanged(fence):
 
 def test_every_override_of_an_upstream_private_method_is_fenced():
     from chat.realtime.engine_socket import LeanSocket
-    from chat.realtime.server import ChatSocketServer, InProcessManager
+    from chat.realtime.server import ChatSocketServer, InProcessManager, RedisManager
 
     fenced = {f.target.split(":")[1].split(".")[-1] for f in patches.FENCES}
-    for cls in (ChatSocketServer, LeanSocket, InProcessManager):
+    for cls in (ChatSocketServer, LeanSocket, InProcessManager, RedisManager):
         overridden = {
             name
             for name, value in vars(cls).items()

@@ -130,12 +130,20 @@ class RedisCounters:
         # refuses the 101st concurrent command (MaxConnectionsError), and a
         # storm of joins then found the counters "unavailable" and let every
         # visitor through, the limits off just when they are needed.
+        # Connecting waits a second at most: a Redis that is gone lets the
+        # events through at once rather than after redis-py's default 5 s.
+        # Answers keep that default on the loop (a busy loop must not make a
+        # storm's answers look late), and get a second on the message
+        # writer's thread, which `hit_sync` holds up.
         self._async = redis.asyncio.Redis.from_pool(
             redis.asyncio.BlockingConnectionPool.from_url(
-                url, max_connections=REDIS_POOL_SIZE, timeout=REDIS_POOL_WAIT_SECONDS
+                url,
+                max_connections=REDIS_POOL_SIZE,
+                timeout=REDIS_POOL_WAIT_SECONDS,
+                socket_connect_timeout=1,
             )
         )
-        self._sync = redis.Redis.from_url(url)
+        self._sync = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
         self._hit = self._async.register_script(_HIT)
         self._hit_sync = self._sync.register_script(_HIT)
         self._open = self._async.register_script(_OPEN)
