@@ -53,7 +53,15 @@ async def disconnect(sid, reason=None):
         # handler, and a message stored meanwhile would count as delivered.
         await rooms.leave(sio, sid, AGENT_NS, agent_room(state.agent_id), state.lang)
         rooms.leave_here(sio, sid, AGENT_NS, AGENTS_ROOM)
-        await actions.run(presence.agent_socket_closed, agent_id=state.agent_id, process_id=this_process.ID)
+        try:
+            await actions.run(
+                presence.agent_socket_closed, agent_id=state.agent_id, process_id=this_process.ID
+            )
+        except Exception:
+            # The database is down: counted out later (chat.background), or
+            # the agent would stay online with no socket.
+            connections.uncounted_close(state.agent_id)
+            raise
 
 
 def _logged_in(sid: str) -> connections.AgentSocket:

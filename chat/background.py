@@ -43,16 +43,25 @@ _retention_due = 0.0
 
 
 async def ensure_started() -> None:
-    """Coroutine: start the background tasks once per process (safe to race)."""
+    """Coroutine: start the background tasks once per process (safe to race).
+
+    If registering this process fails (PostgreSQL down), nothing is started
+    and the next connection tries again.
+    """
     global _started
     if _started is None:
-        _started = asyncio.get_running_loop().create_future()
+        started = _started = asyncio.get_running_loop().create_future()
         try:
             identity = {"process_id": this_process.ID, "host": this_process.HOST, "pid": this_process.PID}
             await actions.run(processes.process_register, **identity)
             if not settings.REDIS_URL:
                 # One process owns every socket: what earlier runs counted is stale.
                 await actions.run(processes.processes_forget_all_but, process_id=this_process.ID)
+        except Exception:
+            log.exception("could not register this process; the next connection tries again")
+            _started = None
+        else:
+            _heartbeat_ok()
             await _until_subscribed()
             loop = asyncio.get_running_loop()
             _tasks.append(loop.create_task(run_internal_bridge()))
@@ -61,8 +70,39 @@ async def ensure_started() -> None:
             _tasks.append(loop.create_task(heartbeat_forever()))
             _tasks.append(loop.create_task(sweep_forever()))
         finally:
-            _started.set_result(None)
+            started.set_result(None)
+        return
     await _started
+
+
+# time.monotonic() since when this process's heartbeats have all succeeded;
+# None after one failed (the database unreachable).
+_beating_since: float | None = None
+
+
+def _heartbeat_ok() -> None:
+    global _beating_since
+    if _beating_since is None:
+        _beating_since = time.monotonic()
+
+
+def _heartbeat_failed() -> None:
+    global _beating_since
+    _beating_since = None
+
+
+def may_expire_others() -> bool:
+    """Whether this process has heartbeated for a whole PROCESS_TIMEOUT_SECONDS.
+
+    After a database outage every heartbeat is old: the first process back
+    would take all the others for dead before they had a chance to write
+    theirs. Only a process that has itself been heartbeating for a full
+    timeout may judge the others' silence.
+    """
+    return (
+        _beating_since is not None
+        and time.monotonic() - _beating_since >= settings.CHAT["PROCESS_TIMEOUT_SECONDS"]
+    )
 
 
 async def _until_subscribed(timeout: float = 5.0) -> None:
@@ -105,9 +145,10 @@ async def sweep_once() -> bool:
     seconds = lease_seconds()
     if not await held.hold(seconds):
         return False
-    await actions.run(
-        processes.processes_expire_silent, timeout_seconds=settings.CHAT["PROCESS_TIMEOUT_SECONDS"]
-    )
+    if may_expire_others():
+        await actions.run(
+            processes.processes_expire_silent, timeout_seconds=settings.CHAT["PROCESS_TIMEOUT_SECONDS"]
+        )
     await actions.run(presence.agents_expire_absent, grace_seconds=settings.CHAT["AGENT_GRACE_SECONDS"])
     if not await held.hold(seconds):
         return True
@@ -142,6 +183,7 @@ async def heartbeat_forever() -> None:
             if now >= next_beat:
                 next_beat = now + beat_every
                 await heartbeat_once()
+            await count_out_closed()
             if now >= next_seen:
                 next_seen = now + seen_interval()
                 connections.take_newly_bound()
@@ -155,9 +197,17 @@ async def heartbeat_forever() -> None:
 
 
 async def heartbeat_once() -> None:
-    alive = await actions.run(
-        processes.process_heartbeat, process_id=this_process.ID, host=this_process.HOST, pid=this_process.PID
-    )
+    try:
+        alive = await actions.run(
+            processes.process_heartbeat,
+            process_id=this_process.ID,
+            host=this_process.HOST,
+            pid=this_process.PID,
+        )
+    except Exception:
+        _heartbeat_failed()
+        raise
+    _heartbeat_ok()
     if not alive:
         # Taken for dead (frozen past PROCESS_TIMEOUT_SECONDS): its agents'
         # sockets were taken back. They reconnect and are counted again.
@@ -167,6 +217,16 @@ async def heartbeat_once() -> None:
             socket = emit.sio.eio.sockets.get(eio_sid) if eio_sid else None
             if isinstance(socket, engine_socket.LeanSocket) and not socket.closed:
                 socket.close_for_reconnect()
+
+
+async def count_out_closed() -> None:
+    """Agent sockets whose close could not be counted (the database down) are counted now."""
+    for agent_id in connections.take_uncounted_closes():
+        try:
+            await actions.run(presence.agent_socket_closed, agent_id=agent_id, process_id=this_process.ID)
+        except Exception:
+            connections.uncounted_close(agent_id)
+            raise
 
 
 def _mark_seen(customer_ids: list[int]) -> int:

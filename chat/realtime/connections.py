@@ -123,5 +123,20 @@ def take_newly_bound() -> set[int]:
     return taken
 
 
+# Agents whose socket closed while its count could not be written (the
+# database down), once per socket: counted out by the heartbeat, later.
+_uncounted_closes: list[int] = []
+
+
+def uncounted_close(agent_id: int) -> None:
+    _uncounted_closes.append(agent_id)
+
+
+def take_uncounted_closes() -> list[int]:
+    taken = list(_uncounted_closes)
+    _uncounted_closes.clear()
+    return taken
+
+
 def connected_customer_ids() -> set[int]:
     return {c.customer_id for c in customers.values() if c.customer_id is not None}

@@ -341,11 +341,6 @@ async def test_processes_whose_first_sockets_come_while_redis_is_down(tmp_path):
                 await client.disconnect()
 
 
-@pytest.mark.xfail(
-    reason="after an outage longer than PROCESS_TIMEOUT_SECONDS, the lease holder takes the other processes"
-    " for dead: their agents' sockets are closed and, past the grace, their conversations end",
-    strict=False,
-)
 async def test_a_postgres_outage_longer_than_the_process_timeout_takes_nobody_for_dead(tmp_path):
     require_redis()
     timing = {"PROCESS_HEARTBEAT_SECONDS": "1", "PROCESS_TIMEOUT_SECONDS": "2", "AGENT_GRACE_SECONDS": "3"}
@@ -368,11 +363,6 @@ async def test_a_postgres_outage_longer_than_the_process_timeout_takes_nobody_fo
                 await client.disconnect()
 
 
-@pytest.mark.xfail(
-    reason="chat/background.py starts a process's background tasks once, with its first socket: when that"
-    " socket finds PostgreSQL down, the bridges, heartbeat and sweeper never start",
-    strict=False,
-)
 async def test_processes_whose_first_sockets_come_while_postgres_is_down(tmp_path):
     require_redis()
     with private_postgres() as postgres:
