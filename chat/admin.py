@@ -6,7 +6,17 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from . import actions, attachments, system_notes
 from .errors import ChatError
-from .models import Attachment, Conversation, ConversationStatus, InternalMessage, LiveQueue, Message, Sender
+from .models import (
+    Attachment,
+    Conversation,
+    ConversationStatus,
+    InternalMessage,
+    LiveQueue,
+    Message,
+    ProcessAgentSockets,
+    Sender,
+    ServerProcess,
+)
 from .services import supervision
 
 
@@ -233,3 +243,38 @@ class AttachmentAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("download"))
     def shown_file(self, obj):
         return attachment_html(obj)
+
+
+class ProcessAgentSocketsInline(admin.TabularInline):
+    model = ProcessAgentSockets
+    fields = readonly_fields = ("agent", "sockets")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ServerProcess)
+class ServerProcessAdmin(admin.ModelAdmin):
+    """The server processes alive now, read only: what each holds is the heartbeat's to keep."""
+
+    list_display = ("id", "host", "pid", "started_at", "heartbeat_at", "agent_connections")
+    fields = readonly_fields = ("id", "host", "pid", "started_at", "heartbeat_at")
+    inlines = [ProcessAgentSocketsInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("agent connections"))
+    def agent_connections(self, obj):
+        return sum(held.sockets for held in obj.agent_sockets.all())
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("agent_sockets")

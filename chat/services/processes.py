@@ -71,9 +71,10 @@ def processes_expire_silent(*, timeout_seconds: float) -> list[str]:
     with transaction.atomic():
         lock_assignment()
         silent = list(ServerProcess.objects.select_for_update().filter(heartbeat_at__lt=cutoff))
+        names = [p.id for p in silent]  # before the rows go
         for process in silent:
             _take_back(process, gone_at=process.heartbeat_at)
-        return [p.id for p in silent]
+        return names
 
 
 @transaction.atomic
