@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from chat import actions
+from chat.admin import ReadOnlyAdmin
 from chat.models import ConversationStatus
 from chat.services import presence, supervision
 
@@ -112,19 +113,10 @@ class AgentProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(SupervisorAction)
-class SupervisorActionAdmin(admin.ModelAdmin):
+class SupervisorActionAdmin(ReadOnlyAdmin):
     """The audit log: read only, for supervisors and administrators alike."""
 
     list_display = ("created_at", "actor_name", "action", "conversation_id", "agent_id", "detail")
     list_filter = ("action", "actor_name")
     search_fields = ("actor_name", "detail", "=conversation_id")
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -255,13 +255,8 @@ class ProcessAgentSocketsInline(admin.TabularInline):
         return False
 
 
-@admin.register(ServerProcess)
-class ServerProcessAdmin(admin.ModelAdmin):
-    """The server processes alive now, read only: what each holds is the heartbeat's to keep."""
-
-    list_display = ("id", "host", "pid", "started_at", "heartbeat_at", "agent_connections")
-    fields = readonly_fields = ("id", "host", "pid", "started_at", "heartbeat_at")
-    inlines = [ProcessAgentSocketsInline]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by the application: listed and shown, never added, changed or deleted here."""
 
     def has_add_permission(self, request):
         return False
@@ -271,6 +266,15 @@ class ServerProcessAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ServerProcess)
+class ServerProcessAdmin(ReadOnlyAdmin):
+    """The server processes alive now: what each holds is its heartbeat's to keep."""
+
+    list_display = ("id", "host", "pid", "started_at", "heartbeat_at", "agent_connections")
+    fields = readonly_fields = ("id", "host", "pid", "started_at", "heartbeat_at")
+    inlines = [ProcessAgentSocketsInline]
 
     @admin.display(description=gettext_lazy("agent connections"))
     def agent_connections(self, obj):
