@@ -2,9 +2,10 @@
 
 Daphne has no ASGI lifespan, so the first socket to connect starts them:
 
-- the heartbeat: this process's row (chat.models.ServerProcess) every
-  PROCESS_HEARTBEAT_SECONDS, and its connected customers marked seen, so
-  that the other processes know what is alive (chat.services.processes);
+- the heartbeat: with Redis, this process's row (chat.models.ServerProcess)
+  every PROCESS_HEARTBEAT_SECONDS, and always its connected customers
+  marked seen, so that the other processes (and `queue close-idle`) know
+  what is alive (chat.services.processes);
 - the sweeper, in the one process that holds the maintenance lease
   (chat.realtime.lease): processes silent too long have their agents'
   sockets taken back, agents past the grace period go offline, idle
@@ -145,7 +146,7 @@ async def sweep_once() -> bool:
     seconds = lease_seconds()
     if not await held.hold(seconds):
         return False
-    if may_expire_others():
+    if settings.REDIS_URL and may_expire_others():
         await actions.run(
             processes.processes_expire_silent, timeout_seconds=settings.CHAT["PROCESS_TIMEOUT_SECONDS"]
         )
@@ -180,7 +181,10 @@ async def heartbeat_forever() -> None:
         await asyncio.sleep(min(1.0, beat_every))
         now = time.monotonic()
         try:
-            if now >= next_beat:
+            # One process alone (no Redis) has nobody to tell it is alive,
+            # and on SQLite every write from another thread makes the
+            # message writer's next commit wait.
+            if settings.REDIS_URL and now >= next_beat:
                 next_beat = now + beat_every
                 await heartbeat_once()
             await count_out_closed()

@@ -343,9 +343,9 @@ CHAT = {
     "CUSTOMER_IDLE_SECONDS": env_float("CUSTOMER_IDLE_SECONDS", 30 * 60.0),
     # How often the sweeper looks for the two above.
     "SWEEP_INTERVAL_SECONDS": env_float("SWEEP_INTERVAL_SECONDS", 5.0),
-    # Each process writes its heartbeat this often; one silent for
-    # PROCESS_TIMEOUT_SECONDS is taken for dead and its agents' sockets are
-    # taken back (docs/DEPLOY.md, "When a process dies").
+    # With REDIS_URL (several processes), each writes its heartbeat this
+    # often; one silent for PROCESS_TIMEOUT_SECONDS is taken for dead and its
+    # agents' sockets are taken back (docs/DEPLOY.md, section 12).
     "PROCESS_HEARTBEAT_SECONDS": env_float("PROCESS_HEARTBEAT_SECONDS", 5.0),
     "PROCESS_TIMEOUT_SECONDS": env_float("PROCESS_TIMEOUT_SECONDS", 30.0),
     # On SIGTERM (cs_project.uvicorn_server): at most this long to store and

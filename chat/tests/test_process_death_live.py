@@ -199,3 +199,38 @@ async def test_idle_close_leaves_alone_a_customer_connected_to_the_other_process
         )
         assert db.scalar("select status from chat_conversation where id = %s", (kept[1],)) == "queued"
         await zoe.disconnect()
+
+
+async def test_one_process_holds_the_maintenance_lease_and_another_takes_it_when_it_dies(tmp_path):
+    import redis
+
+    with scaled_out(tmp_path, env=FAST) as deployment:
+        one, two = deployment.servers
+        db = deployment.database
+        store = redis.Redis.from_url(deployment.env["REDIS_URL"])
+        key = f"{deployment.env['REDIS_PREFIX']}:maintenance"
+        # Both started (registered), so both sweep for the lease.
+        clients = [(await agent(server, name))[0] for server, name in ((one, "ann"), (two, "ben"))]
+        pids = {one.process.pid: one, two.process.pid: two}
+
+        def holder() -> int | None:
+            value = store.get(key)
+            return None if value is None else int(value.decode().split(":")[1])
+
+        first = await eventually(holder, what="a lease holder")
+        assert first in pids
+        # It keeps it: the same holder over many sweeps, never both at once.
+        for _ in range(10):
+            await asyncio.sleep(0.2)
+            assert holder() == first
+        pids[first].process.kill()
+        pids[first].process.wait()
+        survivor = next(pid for pid in pids if pid != first)
+        await eventually(lambda: holder() == survivor, timeout=15, what="the survivor holding the lease")
+        # And it does the dead one's maintenance: its agent's socket taken back.
+        gone = "ann" if pids[first] is one else "ben"
+        await eventually(
+            lambda: _agent_row(db, gone)[1] == 0, timeout=15, what="the dead process's agent taken back"
+        )
+        for client in clients:
+            await client.disconnect()
