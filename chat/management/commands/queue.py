@@ -83,6 +83,8 @@ class Command(BaseCommand):
         self.stdout.write(f"agents set offline: {len(gone)}")
 
     def do_close_idle(self, **_):
+        # No sockets here: a customer connected to any server process is
+        # kept seen by that process (chat.background), so it is not idle.
         closed = run_from_sync(
             endings.conversations_close_idle,
             idle_seconds=settings.CHAT["CUSTOMER_IDLE_SECONDS"],
