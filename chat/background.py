@@ -27,7 +27,7 @@ from django.utils import timezone
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from . import actions
-from .realtime import connections, emit, engine_socket, lease, revocation, rooms, this_process
+from .realtime import connections, drain, emit, engine_socket, lease, revocation, rooms, this_process
 from .realtime.internal_bridge import run_internal_bridge
 from .services import endings, presence, processes, retention, uploads
 
@@ -118,13 +118,12 @@ async def _until_subscribed(timeout: float = 5.0) -> None:
     manager = emit.sio.manager
     if not isinstance(manager, AsyncPubSubManager):
         return
-    deadline = time.monotonic() + timeout
-    # Polled: the manager's task sets no event to wait on (chat/realtime/patches.py).
-    while (  # noqa: ASYNC110
-        getattr(manager, "pubsub", None) is None or not manager.pubsub.subscribed
-    ) and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
-    if getattr(manager, "pubsub", None) is None or not manager.pubsub.subscribed:
+
+    def subscribed() -> bool:
+        # Polled: the manager's task sets no event to wait on (chat/realtime/patches.py).
+        return getattr(manager, "pubsub", None) is not None and manager.pubsub.subscribed
+
+    if not await drain.until(subscribed, asyncio.get_running_loop().time() + timeout):
         log.warning("not subscribed to the other processes' events after %.0f s; serving anyway", timeout)
 
 

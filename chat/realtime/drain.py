@@ -50,7 +50,8 @@ def handler_ended() -> None:
     _in_flight -= 1
 
 
-async def _until(done, deadline: float) -> bool:
+async def until(done, deadline: float) -> bool:
+    """Coroutine: poll `done()` until it is true (True) or the loop's clock passes `deadline` (False)."""
     loop = asyncio.get_running_loop()
     while not done():
         if loop.time() >= deadline:
@@ -69,9 +70,9 @@ async def drain(sio) -> None:
 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.CHAT["SHUTDOWN_DRAIN_SECONDS"]
-    received = await _until(lambda: _in_flight == 0 and writer().idle, deadline)
+    received = await until(lambda: _in_flight == 0 and writer().idle, deadline)
     sockets = [s for s in sio.eio.sockets.values() if isinstance(s, engine_socket.LeanSocket)]
-    written = await _until(lambda: all(s.flushed() or s.closed for s in sockets), deadline)
+    written = await until(lambda: all(s.flushed() or s.closed for s in sockets), deadline)
     log.info(
         "draining: events answered: %s, sockets flushed: %s; closing %d sockets",
         received,
@@ -83,7 +84,7 @@ async def drain(sio) -> None:
         await asyncio.wait(closing, timeout=max(0.1, deadline - loop.time()))
     # The disconnect handlers count agent sockets down; wait for them, then
     # take back whatever this process still counts.
-    await _until(lambda: not connections.agents, deadline)
+    await until(lambda: not connections.agents, deadline)
     background.stop()
     try:
         await actions.run(processes.process_unregister, process_id=this_process.ID)
