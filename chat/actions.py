@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from django.db import transaction
+from django.db import OperationalError, transaction
 
 from . import outbox
 from .events import Event
@@ -18,12 +18,34 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
+# Times a service is run again when PostgreSQL ends its transaction as a
+# deadlock: two processes updating the same rows in different orders (a
+# join marking messages delivered, the other process's writer doing the
+# same). The transaction was rolled back whole, so running it again is safe.
+DEADLOCK_RETRIES = 3
+
+
+def _deadlocked(error: OperationalError) -> bool:
+    return type(error.__cause__).__name__ == "DeadlockDetected"
+
+
 def _call(service: Callable[..., T], kwargs: dict) -> tuple[T, list[Event]]:
     """The service's result and its outbox: the events its commit released
     (or, inside a caller's transaction, will release when that commits)."""
-    with outbox.collecting() as events:
-        result = service(**kwargs)
-    return result, events
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            with outbox.collecting() as events:
+                result = service(**kwargs)
+            return result, events
+        except OperationalError as error:
+            if (
+                attempt == DEADLOCK_RETRIES
+                or not _deadlocked(error)
+                or transaction.get_connection().in_atomic_block
+            ):
+                raise
+            log.warning("%s deadlocked; running it again", getattr(service, "__name__", service))
+    raise AssertionError("unreachable")
 
 
 async def run(service: Callable[..., T], /, **kwargs) -> T:
